@@ -1,0 +1,103 @@
+package io.github.batchnorm;
+
+import io.github.batchnorm.spark.SchemaValidation;
+import io.github.batchnorm.spark.SummaryAggregation;
+import io.github.batchnorm.stats.FeatureStatistics;
+import org.apache.spark.ml.Estimator;
+import org.apache.spark.ml.param.ParamMap;
+import org.apache.spark.ml.util.DefaultParamsReader;
+import org.apache.spark.ml.util.DefaultParamsWritable;
+import org.apache.spark.ml.util.Identifiable$;
+import org.apache.spark.ml.util.MLReader;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.types.StructType;
+
+/**
+ * Batch normalisation as a Spark ML estimator: fits, per feature, the mean and variance of a Vector column in one pass and
+ * returns a {@link BatchNormalizationModel} that maps each value to
+ * {@code gamma * (x - mean) / sqrt(variance + epsilon) + beta}.
+ *
+ * <p>Each partition summarises its rows into one O(features) summary, and the summaries are merged with
+ * {@code treeAggregate} at {@link #getAggregationDepth() aggregationDepth}; no row reaches the driver. Params are
+ * validated against the schema before any job runs. Saved with Spark ML's default params format, so
+ * {@code Pipeline.load} restores it.
+ */
+public final class BatchNormalization extends Estimator<BatchNormalizationModel>
+        implements BatchNormalizationParams<BatchNormalization>, DefaultParamsWritable {
+    private static final long serialVersionUID = 1L;
+
+    private final String uid;
+    private final ParamDefinitions paramDefinitions;
+
+    public BatchNormalization() {
+        this(Identifiable$.MODULE$.randomUID("batchNorm"));
+    }
+
+    /** Creates an estimator with a given uid; Spark's {@code copy} and persistence use this constructor. */
+    public BatchNormalization(String uid) {
+        this.uid = uid;
+        this.paramDefinitions = new ParamDefinitions(this);
+    }
+
+    @Override
+    public String uid() {
+        return uid;
+    }
+
+    @Override
+    public ParamDefinitions paramDefinitions() {
+        return paramDefinitions;
+    }
+
+    /**
+     * Fits the statistics of the input column.
+     *
+     * @throws IllegalArgumentException on a missing or mistyped input column, an existing output column, gamma or beta of
+     *     the wrong length, an empty dataset, null vectors, vectors of different sizes, or non-finite statistics
+     */
+    @Override
+    public BatchNormalizationModel fit(Dataset<?> dataset) {
+        transformSchema(dataset.schema(), true);
+        double[] gamma = getGamma();
+        double[] beta = getBeta();
+        int expectedSize = SchemaValidation.UNKNOWN_SIZE;
+        String expectedSizeSource = null;
+        if (gamma.length > 0) {
+            expectedSize = gamma.length;
+            expectedSizeSource = "gamma";
+        } else if (beta.length > 0) {
+            expectedSize = beta.length;
+            expectedSizeSource = "beta";
+        }
+        FeatureStatistics statistics = SummaryAggregation.fitVectorColumn(dataset, getInputCol(), getAggregationDepth(),
+                expectedSize, expectedSizeSource);
+        BatchNormalizationModel model = new BatchNormalizationModel(uid, statistics).setParent(this);
+        return copyValues(model, new ParamMap());
+    }
+
+    @Override
+    public StructType transformSchema(StructType schema) {
+        return SchemaValidation.validateAndTransformSchema(schema, getInputCol(), getOutputCol(),
+                SchemaValidation.UNKNOWN_SIZE, getGamma(), getBeta());
+    }
+
+    @Override
+    public BatchNormalization copy(ParamMap extra) {
+        return defaultCopy(extra);
+    }
+
+    /** Reads an estimator saved with {@code write().save(path)}. */
+    public static MLReader<BatchNormalization> read() {
+        return new DefaultParamsReader<>();
+    }
+
+    /** Loads an estimator saved with {@code save(path)}. */
+    public static BatchNormalization load(String path) {
+        return read().load(path);
+    }
+
+    @Override
+    public String toString() {
+        return "BatchNormalization: uid=" + uid + ", inputCol=" + getInputCol() + ", outputCol=" + getOutputCol();
+    }
+}

@@ -1,0 +1,164 @@
+package io.github.batchnorm;
+
+import io.github.batchnorm.stats.VarianceMode;
+import org.apache.spark.ml.param.BooleanParam;
+import org.apache.spark.ml.param.DoubleArrayParam;
+import org.apache.spark.ml.param.DoubleParam;
+import org.apache.spark.ml.param.IntParam;
+import org.apache.spark.ml.param.Param;
+import org.apache.spark.ml.param.Params;
+
+/**
+ * The params shared by {@link BatchNormalization} and {@link BatchNormalizationModel}, with their getters and chaining
+ * setters, as Spark's {@code StandardScalerParams} does for its pair. Param objects, docs and defaults live in
+ * {@link ParamDefinitions}; this interface only exposes them.
+ *
+ * @param <S> the implementing stage, so that setters chain with its own type
+ */
+public interface BatchNormalizationParams<S extends BatchNormalizationParams<S>> extends Params {
+
+    /** The stage's param declarations. Internal: use the typed accessors below. */
+    ParamDefinitions paramDefinitions();
+
+    /** Input column of ML Vectors. Default: {@code "features"}. */
+    default Param<String> inputCol() {
+        return paramDefinitions().inputCol;
+    }
+
+    /** Output column; must not exist in the input. Default: {@code uid + "__output"}. */
+    default Param<String> outputCol() {
+        return paramDefinitions().outputCol;
+    }
+
+    /** Added to the variance before the square root; finite and {@code >= 0}. Default: {@code 1e-5}. */
+    default DoubleParam epsilon() {
+        return paramDefinitions().epsilon;
+    }
+
+    /** Whether to subtract the mean and add beta. Default: {@code true}. */
+    default BooleanParam center() {
+        return paramDefinitions().center;
+    }
+
+    /** Whether to divide by {@code sqrt(variance + epsilon)} and multiply by gamma. Default: {@code true}. */
+    default BooleanParam scale() {
+        return paramDefinitions().scale;
+    }
+
+    /** Per-feature scale; empty means 1.0 on every feature. Default: empty. */
+    default DoubleArrayParam gamma() {
+        return paramDefinitions().gamma;
+    }
+
+    /** Per-feature offset; empty means 0.0 on every feature. Default: empty. */
+    default DoubleArrayParam beta() {
+        return paramDefinitions().beta;
+    }
+
+    /** {@code "population"} (divide by n) or {@code "sample"} (divide by n - 1). Default: {@code "population"}. */
+    default Param<String> varianceMode() {
+        return paramDefinitions().varianceMode;
+    }
+
+    /** Depth of the {@code treeAggregate} that merges partition summaries; {@code >= 2}. Default: 2. */
+    default IntParam aggregationDepth() {
+        return paramDefinitions().aggregationDepth;
+    }
+
+    default String getInputCol() {
+        return getOrDefault(inputCol());
+    }
+
+    default String getOutputCol() {
+        return getOrDefault(outputCol());
+    }
+
+    default double getEpsilon() {
+        return (Double) getOrDefault(epsilon());
+    }
+
+    default boolean getCenter() {
+        return (Boolean) getOrDefault(center());
+    }
+
+    default boolean getScale() {
+        return (Boolean) getOrDefault(scale());
+    }
+
+    /** A copy of the gamma param's value. */
+    default double[] getGamma() {
+        return getOrDefault(gamma()).clone();
+    }
+
+    /** A copy of the beta param's value. */
+    default double[] getBeta() {
+        return getOrDefault(beta()).clone();
+    }
+
+    default String getVarianceMode() {
+        return getOrDefault(varianceMode());
+    }
+
+    /** The variance mode as an enum. */
+    default VarianceMode varianceModeValue() {
+        return VarianceMode.fromParam(getVarianceMode());
+    }
+
+    default int getAggregationDepth() {
+        return (Integer) getOrDefault(aggregationDepth());
+    }
+
+    /** This stage, typed for chaining. */
+    @SuppressWarnings("unchecked")
+    private S self() {
+        return (S) this;
+    }
+
+    default S setInputCol(String value) {
+        set(inputCol(), value);
+        return self();
+    }
+
+    default S setOutputCol(String value) {
+        set(outputCol(), value);
+        return self();
+    }
+
+    default S setEpsilon(double value) {
+        set(epsilon(), value);
+        return self();
+    }
+
+    default S setCenter(boolean value) {
+        set(center(), value);
+        return self();
+    }
+
+    default S setScale(boolean value) {
+        set(scale(), value);
+        return self();
+    }
+
+    /** Sets gamma (copied); pass an empty array for 1.0 on every feature. */
+    default S setGamma(double... value) {
+        set(gamma(), value.clone());
+        return self();
+    }
+
+    /** Sets beta (copied); pass an empty array for 0.0 on every feature. */
+    default S setBeta(double... value) {
+        set(beta(), value.clone());
+        return self();
+    }
+
+    /** Sets the variance convention: {@code "population"} or {@code "sample"}. */
+    default S setVarianceMode(String value) {
+        set(varianceMode(), value);
+        return self();
+    }
+
+    default S setAggregationDepth(int value) {
+        set(aggregationDepth(), value);
+        return self();
+    }
+}

@@ -1,0 +1,104 @@
+package io.github.batchnorm;
+
+import io.github.batchnorm.stats.VarianceMode;
+import java.io.Serializable;
+import org.apache.spark.ml.param.BooleanParam;
+import org.apache.spark.ml.param.DoubleArrayParam;
+import org.apache.spark.ml.param.DoubleParam;
+import org.apache.spark.ml.param.IntParam;
+import org.apache.spark.ml.param.Param;
+import org.apache.spark.ml.param.ParamValidators;
+import org.apache.spark.ml.param.Params;
+import scala.runtime.AbstractFunction1;
+
+/**
+ * The one place where the params of {@link BatchNormalization} and {@link BatchNormalizationModel} are declared, documented
+ * and given their defaults. Each stage owns one instance, created with the stage as the params' parent.
+ */
+final class ParamDefinitions implements Serializable {
+    private static final long serialVersionUID = 1L;
+
+    static final double DEFAULT_EPSILON = 1e-5;
+    static final int DEFAULT_AGGREGATION_DEPTH = 2;
+
+    final Param<String> inputCol;
+    final Param<String> outputCol;
+    final DoubleParam epsilon;
+    final BooleanParam center;
+    final BooleanParam scale;
+    final DoubleArrayParam gamma;
+    final DoubleArrayParam beta;
+    final Param<String> varianceMode;
+    final IntParam aggregationDepth;
+
+    ParamDefinitions(Params owner) {
+        inputCol = new Param<>(owner, "inputCol",
+                "input column of ML Vectors (dense or sparse), one feature per element. Default: 'features'");
+        outputCol = new Param<>(owner, "outputCol",
+                "output column for the normalised vectors; must not already exist. Default: '<uid>__output'");
+        epsilon = new DoubleParam(owner, "epsilon",
+                "added to the variance before the square root, so constant features do not divide by zero; finite and"
+                        + " >= 0. Default: 1e-5",
+                new FiniteAtLeast(0.0));
+        center = new BooleanParam(owner, "center",
+                "whether to subtract the mean and add beta; when false, sparse input stays sparse. Default: true");
+        scale = new BooleanParam(owner, "scale",
+                "whether to divide by sqrt(variance + epsilon) and multiply by gamma. Default: true");
+        gamma = new DoubleArrayParam(owner, "gamma",
+                "per-feature scale applied after normalising; finite values, one per feature, or empty for 1.0 on every"
+                        + " feature. Default: empty",
+                new AllFinite());
+        beta = new DoubleArrayParam(owner, "beta",
+                "per-feature offset added after normalising; finite values, one per feature, or empty for 0.0 on every"
+                        + " feature. Default: empty",
+                new AllFinite());
+        varianceMode = new Param<>(owner, "varianceMode",
+                "variance convention: 'population' (divide by n, as batch normalisation does) or 'sample' (divide by"
+                        + " n - 1, as Spark's StandardScaler does). Default: 'population'",
+                ParamValidators.inArray((Object) VarianceMode.paramValues()));
+        aggregationDepth = new IntParam(owner, "aggregationDepth",
+                "depth of the tree that merges the per-partition summaries (treeAggregate); >= 2. Default: 2",
+                ParamValidators.gtEq(2));
+
+        owner.setDefault(inputCol, "features");
+        owner.setDefault(outputCol, owner.uid() + "__output");
+        owner.setDefault(epsilon, DEFAULT_EPSILON);
+        owner.setDefault(center, true);
+        owner.setDefault(scale, true);
+        owner.setDefault(gamma, new double[0]);
+        owner.setDefault(beta, new double[0]);
+        owner.setDefault(varianceMode, VarianceMode.POPULATION.paramValue());
+        owner.setDefault(aggregationDepth, DEFAULT_AGGREGATION_DEPTH);
+    }
+
+    /** Accepts finite doubles at or above a bound. Spark's gtEq accepts +Infinity, which would make every output zero. */
+    private static final class FiniteAtLeast extends AbstractFunction1<Object, Object> implements Serializable {
+        private static final long serialVersionUID = 1L;
+        private final double lowerBound;
+
+        FiniteAtLeast(double lowerBound) {
+            this.lowerBound = lowerBound;
+        }
+
+        @Override
+        public Object apply(Object value) {
+            double v = (Double) value;
+            return Double.isFinite(v) && v >= lowerBound;
+        }
+    }
+
+    /** Accepts arrays whose every value is finite. */
+    private static final class AllFinite extends AbstractFunction1<double[], Object> implements Serializable {
+        private static final long serialVersionUID = 1L;
+
+        @Override
+        public Object apply(double[] values) {
+            for (double v : values) {
+                if (!Double.isFinite(v)) {
+                    return false;
+                }
+            }
+            return true;
+        }
+    }
+}

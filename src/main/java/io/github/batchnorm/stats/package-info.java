@@ -1,0 +1,14 @@
+/**
+ * The numerical core, in plain Java with no Spark dependency, so it can be tested and reasoned about on its own.
+ *
+ * <p>The workflow has three types, one per stage of a fit:
+ * <ol>
+ *   <li>{@link io.github.batchnorm.stats.FeatureSummary} is the only mutable type: each Spark partition folds its rows into one,
+ *       and summaries are merged pairwise (in any tree shape) into one for the whole dataset.</li>
+ *   <li>{@link io.github.batchnorm.stats.FeatureStatistics} is the immutable result: count, weight sums and per-feature mean and
+ *       centred second moment, from which either variance convention can be derived.</li>
+ *   <li>{@link io.github.batchnorm.stats.AffineCoefficients} turns statistics plus gamma, beta and epsilon into the per-feature
+ *       {@code y = a * x + b} that the transform applies.</li>
+ * </ol>
+ */
+package io.github.batchnorm.stats;

@@ -1,0 +1,254 @@
+package io.github.batchnorm.stats;
+
+import static io.github.batchnorm.testing.Tolerance.assertClose;
+import static io.github.batchnorm.testing.Tolerance.assertRelative;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.github.batchnorm.testing.Data;
+import io.github.batchnorm.testing.ExactReference;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+
+@DisplayName("FeatureSummary")
+class FeatureSummaryTest {
+    private static final double TIGHT = 1e-12;
+
+    private static FeatureSummary dense(double[][] rows, int from, int to) {
+        FeatureSummary summary = new FeatureSummary();
+        for (int i = from; i < to; i++) {
+            summary.add(rows[i]);
+        }
+        return summary;
+    }
+
+    private static FeatureSummary sparse(double[][] rows, int from, int to) {
+        FeatureSummary summary = new FeatureSummary();
+        for (int i = from; i < to; i++) {
+            List<Integer> indices = new ArrayList<>();
+            List<Double> values = new ArrayList<>();
+            for (int j = 0; j < rows[i].length; j++) {
+                if (rows[i][j] != 0.0) {
+                    indices.add(j);
+                    values.add(rows[i][j]);
+                }
+            }
+            summary.addSparse(rows[i].length, indices.stream().mapToInt(Integer::intValue).toArray(),
+                    values.stream().mapToDouble(Double::doubleValue).toArray());
+        }
+        return summary;
+    }
+
+    private static void assertMatchesReference(double[][] rows, FeatureStatistics statistics) {
+        ExactReference reference = ExactReference.of(rows);
+        assertEquals(rows.length, statistics.count());
+        double[] mean = statistics.mean();
+        double[] population = statistics.variance(VarianceMode.POPULATION);
+        double[] sample = statistics.variance(VarianceMode.SAMPLE);
+        for (int j = 0; j < mean.length; j++) {
+            // Means near zero are compared relative to the feature's spread, the scale at which their error lives.
+            double spread = Math.sqrt(reference.populationVariance(j));
+            assertClose(reference.mean(j), mean[j], TIGHT, spread, "mean of feature " + j);
+            assertRelative(reference.populationVariance(j), population[j], TIGHT, "population variance of feature " + j);
+            assertRelative(reference.sampleVariance(j), sample[j], TIGHT, "sample variance of feature " + j);
+        }
+    }
+
+    @Test
+    void denseRowsMatchTheTwoPassBigDecimalReference() {
+        double[][] rows = Data.dense(1, 2000, 7);
+        assertMatchesReference(rows, dense(rows, 0, rows.length).toStatistics());
+    }
+
+    @Test
+    void sparseRowsMatchTheReferenceWithTheirZerosCounted() {
+        double[][] rows = Data.sparse(2, 1500, 9, 0.2);
+        assertMatchesReference(rows, sparse(rows, 0, rows.length).toStatistics());
+    }
+
+    @Test
+    void denseAndSparseRowsMixInOneSummary() {
+        double[][] rows = Data.sparse(3, 1000, 6, 0.4);
+        FeatureSummary mixed = dense(rows, 0, 300).merge(sparse(rows, 300, 700)).merge(dense(rows, 700, 1000));
+        assertMatchesReference(rows, mixed.toStatistics());
+        FeatureSummary interleaved = new FeatureSummary();
+        for (int i = 0; i < rows.length; i++) {
+            if (i % 3 == 0) {
+                interleaved.add(rows[i]);
+            } else {
+                interleaved.merge(sparse(rows, i, i + 1));
+            }
+        }
+        assertMatchesReference(rows, interleaved.toStatistics());
+    }
+
+    @Test
+    void mergingPartsGivesTheStatisticsOfTheWhole() {
+        double[][] rows = Data.dense(4, 3000, 5);
+        FeatureSummary merged = dense(rows, 0, 1).merge(dense(rows, 1, 1200)).merge(dense(rows, 1200, 3000));
+        assertMatchesReference(rows, merged.toStatistics());
+    }
+
+    @Test
+    void emptySummaryIsAnIdentityOnBothSides() {
+        double[][] rows = Data.dense(5, 100, 4);
+        FeatureStatistics alone = dense(rows, 0, rows.length).toStatistics();
+        assertEquals(alone, new FeatureSummary().merge(dense(rows, 0, rows.length)).toStatistics());
+        assertEquals(alone, dense(rows, 0, rows.length).merge(new FeatureSummary()).toStatistics());
+        assertEquals(-1, new FeatureSummary().merge(new FeatureSummary()).dimension());
+    }
+
+    @Test
+    void mergeIsAssociativeAndCommutativeWithinRoundingOnDenseAndSparse() {
+        for (boolean isSparse : new boolean[] {false, true}) {
+            double[][] rows = isSparse ? Data.sparse(6, 900, 5, 0.3) : Data.dense(6, 900, 5);
+            java.util.function.BiFunction<Integer, Integer, FeatureSummary> part =
+                    (from, to) -> isSparse ? sparse(rows, from, to) : dense(rows, from, to);
+            FeatureStatistics leftFirst = part.apply(0, 200).merge(part.apply(200, 500)).merge(part.apply(500, 900))
+                    .toStatistics();
+            FeatureStatistics rightFirst = part.apply(0, 200).merge(part.apply(200, 500).merge(part.apply(500, 900)))
+                    .toStatistics();
+            FeatureStatistics swapped = part.apply(500, 900).merge(part.apply(0, 200)).merge(part.apply(200, 500))
+                    .toStatistics();
+            for (FeatureStatistics other : List.of(rightFirst, swapped)) {
+                assertEquals(leftFirst.count(), other.count());
+                for (int j = 0; j < 5; j++) {
+                    double spread = Math.sqrt(leftFirst.variance(VarianceMode.POPULATION)[j]);
+                    assertClose(leftFirst.mean()[j], other.mean()[j], TIGHT, spread, "mean " + j);
+                    assertRelative(leftFirst.m2()[j], other.m2()[j], TIGHT, "m2 " + j);
+                }
+            }
+        }
+    }
+
+    @Test
+    void mergeDoesNotMutateItsArgument() {
+        double[][] rows = Data.dense(7, 50, 3);
+        FeatureSummary argument = dense(rows, 25, 50);
+        FeatureStatistics before = argument.toStatistics();
+        dense(rows, 0, 25).merge(argument);
+        assertEquals(before, argument.toStatistics());
+    }
+
+    @Test
+    void rowsOfAnotherDimensionAreRejected() {
+        FeatureSummary summary = new FeatureSummary().add(new double[] {1, 2, 3});
+        DimensionMismatchException dense = assertThrows(DimensionMismatchException.class,
+                () -> summary.add(new double[] {1, 2}));
+        assertEquals(3, dense.expected());
+        assertEquals(2, dense.actual());
+        assertThrows(DimensionMismatchException.class,
+                () -> summary.addSparse(4, new int[] {0}, new double[] {1}));
+        DimensionMismatchException merged = assertThrows(DimensionMismatchException.class,
+                () -> summary.merge(new FeatureSummary().add(new double[] {1, 2, 3, 4})));
+        assertEquals("rows have different numbers of features: 3 and 4", merged.getMessage());
+        assertEquals(1, summary.count(), "a rejected row must not be counted");
+    }
+
+    @Test
+    void constantFeatureHasVarianceExactlyZero() {
+        FeatureSummary summary = new FeatureSummary();
+        SplittableRandom random = new SplittableRandom(8);
+        for (int i = 0; i < 1000; i++) {
+            summary.add(new double[] {0.1, 123456.789, random.nextDouble()});
+        }
+        FeatureSummary other = new FeatureSummary();
+        for (int i = 0; i < 77; i++) {
+            other.add(new double[] {0.1, 123456.789, random.nextDouble()});
+        }
+        FeatureStatistics statistics = summary.merge(other).toStatistics();
+        assertEquals(0.0, statistics.variance(VarianceMode.POPULATION)[0]);
+        assertEquals(0.0, statistics.variance(VarianceMode.SAMPLE)[1]);
+        assertEquals(0.1, statistics.mean()[0]);
+        assertEquals(123456.789, statistics.mean()[1]);
+    }
+
+    @Test
+    void largeOffsetWithUnitNoiseKeepsTheVarianceWithin1eMinus9() {
+        SplittableRandom random = new SplittableRandom(9);
+        double[][] rows = new double[20000][1];
+        for (double[] row : rows) {
+            row[0] = 1e9 + Data.gaussian(random);
+        }
+        FeatureSummary left = dense(rows, 0, 7000);
+        FeatureStatistics statistics = left.merge(dense(rows, 7000, rows.length)).toStatistics();
+        ExactReference reference = ExactReference.of(rows);
+        assertRelative(reference.populationVariance(0), statistics.variance(VarianceMode.POPULATION)[0], 1e-9,
+                "variance of 1e9 + N(0,1)");
+        assertRelative(reference.mean(0), statistics.mean()[0], 1e-15, "mean of 1e9 + N(0,1)");
+    }
+
+    @Test
+    void integerWeightsEqualReplicatedRows() {
+        double[][] rows = Data.dense(10, 300, 4);
+        SplittableRandom random = new SplittableRandom(11);
+        FeatureSummary weighted = new FeatureSummary();
+        List<double[]> replicated = new ArrayList<>();
+        double[] weights = new double[rows.length];
+        for (int i = 0; i < rows.length; i++) {
+            int weight = random.nextInt(4);
+            weights[i] = weight;
+            weighted.add(rows[i], weight);
+            for (int k = 0; k < weight; k++) {
+                replicated.add(rows[i]);
+            }
+        }
+        FeatureStatistics fromWeights = weighted.toStatistics();
+        ExactReference reference = ExactReference.of(replicated.toArray(new double[0][]));
+        assertEquals(replicated.size(), fromWeights.weightSum());
+        for (int j = 0; j < 4; j++) {
+            assertRelative(reference.mean(j), fromWeights.mean()[j], TIGHT, "weighted mean " + j);
+            assertRelative(reference.populationVariance(j), fromWeights.variance(VarianceMode.POPULATION)[j], TIGHT,
+                    "weighted population variance " + j);
+        }
+        ExactReference weightedReference = ExactReference.weighted(rows, weights);
+        for (int j = 0; j < 4; j++) {
+            assertRelative(weightedReference.sampleVariance(j), fromWeights.variance(VarianceMode.SAMPLE)[j], TIGHT,
+                    "reliability-weighted sample variance " + j);
+        }
+    }
+
+    @Test
+    void zeroWeightRowsAreCountedButChangeNoStatistic() {
+        double[][] rows = Data.dense(12, 100, 3);
+        FeatureSummary summary = dense(rows, 0, rows.length);
+        FeatureStatistics before = summary.toStatistics();
+        summary.add(new double[] {1e6, -1e6, 42}, 0.0);
+        FeatureStatistics after = summary.toStatistics();
+        assertEquals(101, after.count());
+        assertArrayEquals(before.mean(), after.mean());
+        assertArrayEquals(before.m2(), after.m2());
+    }
+
+    @Test
+    void invalidWeightsAreRejected() {
+        FeatureSummary summary = new FeatureSummary();
+        for (double weight : new double[] {-1.0, Double.NaN, Double.POSITIVE_INFINITY}) {
+            IllegalArgumentException error = assertThrows(IllegalArgumentException.class,
+                    () -> summary.add(new double[] {1.0}, weight));
+            assertEquals("row weight must be finite and >= 0 but was " + weight, error.getMessage());
+        }
+        assertEquals(0, summary.count());
+    }
+
+    @Test
+    void emptySummaryHasNoStatistics() {
+        IllegalStateException error = assertThrows(IllegalStateException.class,
+                () -> new FeatureSummary().toStatistics());
+        assertTrue(error.getMessage().contains("no rows"));
+    }
+
+    @Test
+    void nonFiniteInputIsReportedWithItsFeatureIndex() {
+        FeatureSummary summary = new FeatureSummary().add(new double[] {1, 2, 3}).add(new double[] {1, Double.NaN, 3});
+        NonFiniteStatisticException error = assertThrows(NonFiniteStatisticException.class, summary::toStatistics);
+        assertEquals(1, error.feature());
+        FeatureSummary overflowing = new FeatureSummary().add(new double[] {1e200}).add(new double[] {-1e200});
+        assertEquals(0, assertThrows(NonFiniteStatisticException.class, overflowing::toStatistics).feature());
+    }
+}
