@@ -35,7 +35,7 @@ public final class SummaryAggregation {
         try {
             summary = dataset.select(functions.col(inputCol)).javaRDD().treeAggregate(new FeatureSummary(),
                     new AddVector(inputCol, expectedSize, expectedSizeSource), new MergeSummaries(inputCol), depth);
-        } catch (RuntimeException e) {
+        } catch (Exception e) {
             throw TaskFailures.unwrapInvalidInput(e);
         }
         if (summary.weightSum() == 0.0) {

@@ -9,18 +9,21 @@ final class TaskFailures {
     }
 
     /**
-     * Returns an {@link IllegalArgumentException} carrying the message of the first one in {@code failure}'s cause chain,
-     * or {@code failure} itself if there is none.
+     * Returns an {@link IllegalArgumentException} carrying the message of the first one in {@code failure}'s cause chain
+     * (with {@code failure} as its cause, so nothing is lost); if there is none, rethrows {@code failure} unchanged. Spark
+     * throws its checked {@code SparkException} from Scala code without declaring it, hence the {@code Exception} type.
      */
-    static RuntimeException unwrapInvalidInput(RuntimeException failure) {
-        for (Throwable cause = failure; cause != null; cause = cause.getCause()) {
+    static RuntimeException unwrapInvalidInput(Exception failure) {
+        for (Throwable cause = failure; cause != null && cause.getCause() != cause; cause = cause.getCause()) {
             if (cause instanceof IllegalArgumentException) {
                 return new IllegalArgumentException(cause.getMessage(), failure);
             }
-            if (cause.getCause() == cause) {
-                break;
-            }
         }
-        return failure;
+        throw TaskFailures.<RuntimeException>sneakyThrow(failure);
+    }
+
+    @SuppressWarnings("unchecked")
+    private static <E extends Exception> E sneakyThrow(Exception failure) throws E {
+        throw (E) failure;
     }
 }

@@ -1,0 +1,182 @@
+package io.github.batchnorm;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.github.batchnorm.testing.Data;
+import io.github.batchnorm.testing.SparkTestSession;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Objects;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+import org.apache.spark.ml.Pipeline;
+import org.apache.spark.ml.PipelineModel;
+import org.apache.spark.ml.PipelineStage;
+import org.apache.spark.ml.Transformer;
+import org.apache.spark.ml.classification.LogisticRegression;
+import org.apache.spark.ml.evaluation.BinaryClassificationEvaluator;
+import org.apache.spark.ml.linalg.Vector;
+import org.apache.spark.ml.param.Param;
+import org.apache.spark.ml.param.ParamMap;
+import org.apache.spark.ml.tuning.CrossValidator;
+import org.apache.spark.ml.tuning.CrossValidatorModel;
+import org.apache.spark.ml.tuning.ParamGridBuilder;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.functions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+@DisplayName("BatchNormalization persistence, copies and pipelines")
+class BatchNormalizationPersistenceTest {
+    private static Dataset<Row> data;
+
+    @TempDir
+    Path directory;
+
+    @BeforeAll
+    static void makeData() {
+        data = SparkTestSession.vectors(Data.sparse(41, 300, 5, 0.5), true, 3).cache();
+    }
+
+    private static List<Vector> outputs(Transformer transformer, String column) {
+        return transformer.transform(data).orderBy("id").select(column).collectAsList().stream()
+                .map(row -> (Vector) row.get(0)).collect(Collectors.toList());
+    }
+
+    private String path(String name) {
+        return directory.resolve(name).toString();
+    }
+
+    @Test
+    void estimatorSavesAndLoadsWithEveryParam() throws IOException {
+        BatchNormalization estimator = new BatchNormalization().setInputCol("features").setOutputCol("y")
+                .setEpsilon(1e-3).setCenter(false).setScale(true).setGamma(1, 2, 3, 4, 5).setBeta(0, 0, 0, 0, 1)
+                .setVarianceMode("sample").setAggregationDepth(3);
+        estimator.save(path("estimator"));
+        BatchNormalization loaded = BatchNormalization.load(path("estimator"));
+        assertEquals(estimator.uid(), loaded.uid());
+        for (Param<?> param : estimator.params()) {
+            Object expected = estimator.getOrDefault(param);
+            Object actual = loaded.getOrDefault(loaded.getParam(param.name()));
+            assertTrue(Objects.deepEquals(expected, actual), param.name() + ": " + expected + " vs " + actual);
+            assertEquals(estimator.isSet(param), loaded.isSet(loaded.getParam(param.name())), param.name() + " set");
+        }
+        assertArrayEquals(new double[] {1, 2, 3, 4, 5}, loaded.getGamma());
+        assertEquals(3, loaded.getAggregationDepth());
+    }
+
+    @Test
+    void modelSavesAndLoadsAndTransformsIdentically() throws IOException {
+        BatchNormalizationModel model = new BatchNormalization().setOutputCol("y").setGamma(2, 2, 2, 2, 2)
+                .setVarianceMode("sample").fit(data);
+        model.save(path("model"));
+        BatchNormalizationModel loaded = BatchNormalizationModel.load(path("model"));
+        assertEquals(model.uid(), loaded.uid());
+        assertEquals(model.statistics(), loaded.statistics(), "statistics survive bit for bit");
+        assertEquals("sample", loaded.getVarianceMode());
+        assertEquals(outputs(model, "y"), outputs(loaded, "y"));
+        assertTrue(Files.isDirectory(directory.resolve("model/metadata")));
+        assertTrue(Files.isDirectory(directory.resolve("model/data")));
+        try (Stream<Path> files = Files.list(directory.resolve("model/data"))) {
+            assertTrue(files.anyMatch(file -> file.toString().endsWith(".parquet")), "statistics are stored as Parquet");
+        }
+    }
+
+    @Test
+    void savingOverAnExistingModelNeedsOverwrite() throws IOException {
+        BatchNormalizationModel model = new BatchNormalization().setOutputCol("y").fit(data);
+        model.save(path("model"));
+        IOException refused = assertThrows(IOException.class, () -> model.save(path("model")));
+        assertTrue(refused.getMessage().contains("already exists"), refused.getMessage());
+        model.setEpsilon(0.5).write().overwrite().save(path("model"));
+        assertEquals(0.5, BatchNormalizationModel.load(path("model")).getEpsilon());
+    }
+
+    @Test
+    void unknownFormatVersionIsRejectedWithAClearMessage() throws IOException {
+        new BatchNormalization().setOutputCol("y").fit(data).save(path("model"));
+        Path metadataFile;
+        try (Stream<Path> files = Files.list(directory.resolve("model/metadata"))) {
+            metadataFile = files.filter(file -> file.getFileName().toString().startsWith("part-")).findFirst().orElseThrow();
+        }
+        String json = Files.readString(metadataFile, StandardCharsets.UTF_8);
+        assertTrue(json.contains("\"formatVersion\":1"), json);
+        Files.writeString(metadataFile, json.replace("\"formatVersion\":1", "\"formatVersion\":99"));
+        Files.deleteIfExists(metadataFile.resolveSibling("." + metadataFile.getFileName() + ".crc"));
+        IllegalArgumentException error = assertThrows(IllegalArgumentException.class,
+                () -> BatchNormalizationModel.load(path("model")));
+        assertEquals("Model at '" + path("model") + "' has format version 99, but this version of spark-batchnorm reads"
+                + " format version 1 only.", error.getMessage());
+    }
+
+    @Test
+    void pipelineAndPipelineModelRestoreTheStages() throws IOException {
+        Pipeline pipeline = new Pipeline().setStages(new PipelineStage[] {
+            new BatchNormalization().setInputCol("features").setOutputCol("normalized").setEpsilon(1e-4)});
+        pipeline.save(path("pipeline"));
+        Pipeline loadedPipeline = Pipeline.load(path("pipeline"));
+        BatchNormalization stage = assertInstanceOf(BatchNormalization.class, loadedPipeline.getStages()[0]);
+        assertEquals(1e-4, stage.getEpsilon());
+
+        PipelineModel fitted = loadedPipeline.fit(data);
+        fitted.save(path("pipelineModel"));
+        PipelineModel loadedModel = PipelineModel.load(path("pipelineModel"));
+        assertInstanceOf(BatchNormalizationModel.class, loadedModel.stages()[0]);
+        assertEquals(outputs(fitted, "normalized"), outputs(loadedModel, "normalized"));
+    }
+
+    @Test
+    void copiesKeepTheUidAndStatisticsButNotTheParamMapInstance() {
+        BatchNormalization estimator = new BatchNormalization().setOutputCol("y").setEpsilon(0.1);
+        BatchNormalization copied = estimator.copy(new ParamMap().put(estimator.epsilon(), 0.2));
+        assertEquals(estimator.uid(), copied.uid());
+        assertEquals(0.1, estimator.getEpsilon());
+        assertEquals(0.2, copied.getEpsilon());
+        assertNotEquals(estimator.uid(), new BatchNormalization().uid());
+
+        BatchNormalizationModel model = estimator.fit(data);
+        assertEquals(estimator.uid(), model.uid());
+        assertSame(estimator, model.parent());
+        BatchNormalizationModel modelCopy = model.copy(new ParamMap());
+        assertNotSame(model, modelCopy);
+        assertEquals(model.statistics(), modelCopy.statistics());
+        assertSame(estimator, modelCopy.parent());
+        assertEquals(outputs(model, "y"), outputs(modelCopy, "y"));
+    }
+
+    @Test
+    void worksInsideCrossValidatorWithAParamGridOverEpsilon() {
+        Dataset<Row> labelled = data.withColumn("label",
+                functions.when(functions.rand(7).lt(0.5), 0.0).otherwise(1.0));
+        BatchNormalization normalization = new BatchNormalization().setOutputCol("normalized");
+        Pipeline pipeline = new Pipeline().setStages(new PipelineStage[] {normalization,
+            new LogisticRegression().setFeaturesCol("normalized").setMaxIter(5)});
+        ParamMap[] grid = new ParamGridBuilder().addGrid(normalization.epsilon(), new double[] {1e-5, 1.0}).build();
+        CrossValidatorModel cv = new CrossValidator().setEstimator(pipeline).setEstimatorParamMaps(grid)
+                .setEvaluator(new BinaryClassificationEvaluator()).setNumFolds(2).setSeed(3).fit(labelled);
+        assertEquals(2, cv.avgMetrics().length);
+        PipelineModel best = (PipelineModel) cv.bestModel();
+        assertInstanceOf(BatchNormalizationModel.class, best.stages()[0]);
+    }
+
+    @Test
+    void toStringSummarisesTheModel() {
+        BatchNormalizationModel model = new BatchNormalization().setOutputCol("y").fit(data);
+        String text = model.toString();
+        assertTrue(text.startsWith("BatchNormalizationModel: uid=" + model.uid() + ", numFeatures=5, count=300,"
+                + " epsilon=1.0E-5, varianceMode=population, mean=["), text);
+    }
+}
