@@ -1,6 +1,7 @@
 package io.github.batchnorm;
 
-import io.github.batchnorm.spark.SchemaValidation;
+import io.github.batchnorm.spark.FeatureInput;
+import io.github.batchnorm.spark.HandleInvalid;
 import io.github.batchnorm.spark.SummaryAggregation;
 import io.github.batchnorm.stats.FeatureStatistics;
 import org.apache.spark.ml.Estimator;
@@ -13,7 +14,8 @@ import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.types.StructType;
 
 /**
- * Batch normalisation as a Spark ML estimator: fits, per feature, the mean and variance of a Vector column in one pass and
+ * Batch normalisation as a Spark ML estimator: fits, per feature, the mean and variance of a Vector or array column, or of
+ * several numeric columns, in one pass and
  * returns a {@link BatchNormalizationModel} that maps each value to
  * {@code gamma * (x - mean) / sqrt(variance + epsilon) + beta}.
  *
@@ -53,14 +55,16 @@ public final class BatchNormalization extends Estimator<BatchNormalizationModel>
      * Fits the statistics of the input column.
      *
      * @throws IllegalArgumentException on a missing or mistyped input column, an existing output column, gamma or beta of
-     *     the wrong length, an empty dataset, null vectors, vectors of different sizes, or non-finite statistics
+     *     the wrong length, an empty dataset, rows of different sizes, an invalid value under {@code handleInvalid=error},
+     *     an invalid weight, or statistics that are not finite
      */
     @Override
     public BatchNormalizationModel fit(Dataset<?> dataset) {
-        transformSchema(dataset.schema(), true);
+        FeatureInput input = StageColumns.resolve(this, dataset.schema(), true);
         double[] gamma = getGamma();
         double[] beta = getBeta();
-        int expectedSize = SchemaValidation.UNKNOWN_SIZE;
+        input.validateAndTransformSchema(dataset.schema(), FeatureInput.UNKNOWN_SIZE, gamma, beta);
+        int expectedSize = FeatureInput.UNKNOWN_SIZE;
         String expectedSizeSource = null;
         if (gamma.length > 0) {
             expectedSize = gamma.length;
@@ -69,16 +73,16 @@ public final class BatchNormalization extends Estimator<BatchNormalizationModel>
             expectedSize = beta.length;
             expectedSizeSource = "beta";
         }
-        FeatureStatistics statistics = SummaryAggregation.fitVectorColumn(dataset, getInputCol(), getAggregationDepth(),
-                expectedSize, expectedSizeSource);
+        FeatureStatistics statistics = SummaryAggregation.fit(dataset, input, HandleInvalid.fromParam(getHandleInvalid()),
+                getAggregationDepth(), expectedSize, expectedSizeSource);
         BatchNormalizationModel model = new BatchNormalizationModel(uid, statistics).setParent(this);
         return copyValues(model, new ParamMap());
     }
 
     @Override
     public StructType transformSchema(StructType schema) {
-        return SchemaValidation.validateAndTransformSchema(schema, getInputCol(), getOutputCol(),
-                SchemaValidation.UNKNOWN_SIZE, getGamma(), getBeta());
+        return StageColumns.resolve(this, schema, true)
+                .validateAndTransformSchema(schema, FeatureInput.UNKNOWN_SIZE, getGamma(), getBeta());
     }
 
     @Override

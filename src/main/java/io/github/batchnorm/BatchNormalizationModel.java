@@ -1,7 +1,9 @@
 package io.github.batchnorm;
 
 import io.github.batchnorm.spark.ModelStore;
-import io.github.batchnorm.spark.SchemaValidation;
+import io.github.batchnorm.spark.ColumnNormalizer;
+import io.github.batchnorm.spark.FeatureInput;
+import io.github.batchnorm.spark.HandleInvalid;
 import io.github.batchnorm.spark.VectorNormalizer;
 import io.github.batchnorm.stats.AffineCoefficients;
 import io.github.batchnorm.stats.FeatureStatistics;
@@ -15,10 +17,8 @@ import org.apache.spark.ml.util.DefaultParamsReader;
 import org.apache.spark.ml.util.MLReader;
 import org.apache.spark.ml.util.MLWritable;
 import org.apache.spark.ml.util.MLWriter;
-import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
-import org.apache.spark.sql.functions;
 import org.apache.spark.sql.types.StructType;
 
 /**
@@ -70,9 +70,9 @@ public final class BatchNormalizationModel extends Model<BatchNormalizationModel
         return Vectors.dense(statistics.variance(varianceModeValue()));
     }
 
-    /** Number of rows the model was fitted on. */
+    /** Number of rows the model was fitted on (rows of weight zero included, rows skipped as invalid excluded). */
     public long count() {
-        return statistics.count();
+        return statistics.rowCount();
     }
 
     /** Number of features. */
@@ -105,18 +105,26 @@ public final class BatchNormalizationModel extends Model<BatchNormalizationModel
                 getEpsilon(), getCenter(), getScale());
     }
 
+    /**
+     * Appends the normalised column(s). Vector input goes through a function over the broadcast coefficients; scalar and
+     * array input through plain SQL expressions that whole-stage code generation compiles.
+     */
     @Override
     public Dataset<Row> transform(Dataset<?> dataset) {
-        StructType outputSchema = transformSchema(dataset.schema(), true);
-        Column normalized = normalizer.normalize(dataset.sparkSession(), coefficients(), getInputCol(), !getCenter());
-        String outputCol = getOutputCol();
-        return dataset.select(functions.col("*"), normalized.as(outputCol, outputSchema.apply(outputCol).metadata()));
+        FeatureInput input = StageColumns.resolve(this, dataset.schema(), false);
+        StructType outputSchema = input.validateAndTransformSchema(dataset.schema(), numFeatures(), getGamma(), getBeta());
+        HandleInvalid handleInvalid = HandleInvalid.fromParam(getHandleInvalid());
+        if (input.kind() == FeatureInput.Kind.VECTOR) {
+            return normalizer.transform(dataset, input, coefficients(), handleInvalid, !getCenter(),
+                    outputSchema.apply(input.outputCols()[0]).metadata());
+        }
+        return ColumnNormalizer.transform(dataset, input, coefficients(), handleInvalid);
     }
 
     @Override
     public StructType transformSchema(StructType schema) {
-        return SchemaValidation.validateAndTransformSchema(schema, getInputCol(), getOutputCol(), numFeatures(),
-                getGamma(), getBeta());
+        return StageColumns.resolve(this, schema, false)
+                .validateAndTransformSchema(schema, numFeatures(), getGamma(), getBeta());
     }
 
     @Override

@@ -7,6 +7,7 @@ import org.apache.spark.ml.param.DoubleParam;
 import org.apache.spark.ml.param.IntParam;
 import org.apache.spark.ml.param.Param;
 import org.apache.spark.ml.param.Params;
+import org.apache.spark.ml.param.StringArrayParam;
 
 /**
  * The params shared by {@link BatchNormalization} and {@link BatchNormalizationModel}, with their getters and chaining
@@ -28,6 +29,26 @@ public interface BatchNormalizationParams<S extends BatchNormalizationParams<S>>
     /** Output column; must not exist in the input. Default: {@code uid + "__output"}. */
     default Param<String> outputCol() {
         return paramDefinitions().outputCol;
+    }
+
+    /** Numeric scalar input columns, one feature each; set instead of {@code inputCol}. Default: not set. */
+    default StringArrayParam inputCols() {
+        return paramDefinitions().inputCols;
+    }
+
+    /** Output columns, one per {@code inputCols} entry. Default: not set. */
+    default StringArrayParam outputCols() {
+        return paramDefinitions().outputCols;
+    }
+
+    /** Numeric column of row weights ({@code >= 0}); not set or empty means unweighted. Default: not set. */
+    default Param<String> weightCol() {
+        return paramDefinitions().weightCol;
+    }
+
+    /** {@code "error"}, {@code "skip"} or {@code "keep"}: what to do with null, NaN and infinite values. Default: {@code "error"}. */
+    default Param<String> handleInvalid() {
+        return paramDefinitions().handleInvalid;
     }
 
     /** Added to the variance before the square root; finite and {@code >= 0}. Default: {@code 1e-5}. */
@@ -71,6 +92,25 @@ public interface BatchNormalizationParams<S extends BatchNormalizationParams<S>>
 
     default String getOutputCol() {
         return getOrDefault(outputCol());
+    }
+
+    /** The scalar input columns, or an empty array when not set. */
+    default String[] getInputCols() {
+        return isDefined(inputCols()) ? getOrDefault(inputCols()).clone() : new String[0];
+    }
+
+    /** The scalar output columns, or an empty array when not set. */
+    default String[] getOutputCols() {
+        return isDefined(outputCols()) ? getOrDefault(outputCols()).clone() : new String[0];
+    }
+
+    /** The weight column, or an empty string when rows are unweighted. */
+    default String getWeightCol() {
+        return isDefined(weightCol()) ? getOrDefault(weightCol()) : "";
+    }
+
+    default String getHandleInvalid() {
+        return getOrDefault(handleInvalid());
     }
 
     default double getEpsilon() {
@@ -121,6 +161,30 @@ public interface BatchNormalizationParams<S extends BatchNormalizationParams<S>>
 
     default S setOutputCol(String value) {
         set(outputCol(), value);
+        return self();
+    }
+
+    /** Sets the numeric scalar input columns (copied); use with {@link #setOutputCols}, instead of inputCol. */
+    default S setInputCols(String... value) {
+        set(inputCols(), value.clone());
+        return self();
+    }
+
+    /** Sets the output columns (copied), one per input column. */
+    default S setOutputCols(String... value) {
+        set(outputCols(), value.clone());
+        return self();
+    }
+
+    /** Sets the weight column; an empty string means unweighted. */
+    default S setWeightCol(String value) {
+        set(weightCol(), value);
+        return self();
+    }
+
+    /** Sets the invalid-value policy: {@code "error"}, {@code "skip"} or {@code "keep"}. */
+    default S setHandleInvalid(String value) {
+        set(handleInvalid(), value);
         return self();
     }
 

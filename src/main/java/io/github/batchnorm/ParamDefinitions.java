@@ -1,5 +1,6 @@
 package io.github.batchnorm;
 
+import io.github.batchnorm.spark.HandleInvalid;
 import io.github.batchnorm.stats.VarianceMode;
 import java.io.Serializable;
 import org.apache.spark.ml.param.BooleanParam;
@@ -9,6 +10,7 @@ import org.apache.spark.ml.param.IntParam;
 import org.apache.spark.ml.param.Param;
 import org.apache.spark.ml.param.ParamValidators;
 import org.apache.spark.ml.param.Params;
+import org.apache.spark.ml.param.StringArrayParam;
 import scala.runtime.AbstractFunction1;
 
 /**
@@ -23,6 +25,10 @@ final class ParamDefinitions implements Serializable {
 
     final Param<String> inputCol;
     final Param<String> outputCol;
+    final StringArrayParam inputCols;
+    final StringArrayParam outputCols;
+    final Param<String> weightCol;
+    final Param<String> handleInvalid;
     final DoubleParam epsilon;
     final BooleanParam center;
     final BooleanParam scale;
@@ -33,9 +39,23 @@ final class ParamDefinitions implements Serializable {
 
     ParamDefinitions(Params owner) {
         inputCol = new Param<>(owner, "inputCol",
-                "input column of ML Vectors (dense or sparse), one feature per element. Default: 'features'");
+                "input column of ML Vectors (dense or sparse), array<double> or array<float>, one feature per element;"
+                        + " not used when inputCols is set. Default: 'features'");
         outputCol = new Param<>(owner, "outputCol",
-                "output column for the normalised vectors; must not already exist. Default: '<uid>__output'");
+                "output column for inputCol, of the input's type; must not already exist. Default: '<uid>__output'");
+        inputCols = new StringArrayParam(owner, "inputCols",
+                "numeric scalar input columns (byte, short, int, long, float, double, decimal), one feature each, all"
+                        + " fitted in one pass; set instead of inputCol. Default: not set");
+        outputCols = new StringArrayParam(owner, "outputCols",
+                "double output columns, one per inputCols entry; required with inputCols. Default: not set");
+        weightCol = new Param<>(owner, "weightCol",
+                "numeric column of row weights (finite, >= 0); rows of weight 0 contribute nothing; not set or empty"
+                        + " means every row has weight 1. Default: not set");
+        handleInvalid = new Param<>(owner, "handleInvalid",
+                "what to do with null, NaN and infinite feature values: 'error' (fail, naming the column, index and"
+                        + " value), 'skip' (leave such rows out of fit and transform), or 'keep' (leave each such value"
+                        + " out of its feature's statistics and pass it through the transform). Default: 'error'",
+                ParamValidators.inArray((Object) HandleInvalid.paramValues()));
         epsilon = new DoubleParam(owner, "epsilon",
                 "added to the variance before the square root, so constant features do not divide by zero; finite and"
                         + " >= 0. Default: 1e-5",
@@ -61,6 +81,7 @@ final class ParamDefinitions implements Serializable {
                 ParamValidators.gtEq(2));
 
         owner.setDefault(inputCol, "features");
+        owner.setDefault(handleInvalid, HandleInvalid.ERROR.paramValue());
         owner.setDefault(outputCol, owner.uid() + "__output");
         owner.setDefault(epsilon, DEFAULT_EPSILON);
         owner.setDefault(center, true);

@@ -59,13 +59,14 @@ class BatchNormalizationValidationTest {
 
     @Test
     void fitRejectsAnInputColumnThatIsNotAVector() {
-        assertEquals("Input column 'id' must hold ML Vectors (org.apache.spark.ml.linalg.Vector) but has type bigint.",
+        assertEquals("Input column 'id' must hold ML Vectors, array<double> or array<float> but has type bigint. Use"
+                + " inputCols for numeric scalar columns.",
                 message(() -> new BatchNormalization().setInputCol("id").fit(threeFeatures)));
     }
 
     @Test
     void fitAndTransformRejectAnExistingOutputColumn() {
-        String expected = "Output column 'id' already exists. Choose another outputCol or drop the column first.";
+        String expected = "Output column 'id' already exists. Choose another output column name or drop the column first.";
         assertEquals(expected, message(() -> new BatchNormalization().setOutputCol("id").fit(threeFeatures)));
         BatchNormalizationModel model = new BatchNormalization().setOutputCol("y").fit(threeFeatures);
         assertEquals(expected, message(() -> model.setOutputCol("id").transform(threeFeatures)));
@@ -132,15 +133,16 @@ class BatchNormalizationValidationTest {
     @Test
     void fitRejectsANullVector() {
         Dataset<Row> withNull = vectorRows(Vectors.dense(1, 2), null);
-        assertEquals("Input column 'features' contains a null vector.",
+        assertEquals("Input column 'features' contains a null vector. Set handleInvalid to 'skip' to drop such rows, or"
+                + " to 'keep' to leave such values out of the statistics and pass them through the transform.",
                 message(() -> new BatchNormalization().fit(withNull)));
     }
 
     @Test
     void fitRefusesToReturnNaNStatistics() {
         Dataset<Row> withNaN = vectorRows(Vectors.dense(1, 2), Vectors.dense(Double.NaN, 3));
-        assertTrue(message(() -> new BatchNormalization().fit(withNaN)).startsWith("Input column 'features': feature 0 has"
-                + " a non-finite mean (NaN)"));
+        assertTrue(message(() -> new BatchNormalization().fit(withNaN)).startsWith("Input column 'features' has an"
+                + " invalid value NaN at index 0."));
         Dataset<Row> huge = vectorRows(Vectors.dense(1e300), Vectors.dense(-1e300));
         assertTrue(message(() -> new BatchNormalization().fit(huge)).contains("feature 0 has a non-finite variance"));
     }

@@ -3,6 +3,7 @@ package io.github.batchnorm.spark;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.github.batchnorm.stats.FeatureStatistics;
+import io.github.batchnorm.stats.VarianceMode;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.List;
@@ -34,11 +35,12 @@ public final class ModelStore {
 
     private static final String FORMAT_VERSION_FIELD = "formatVersion";
     private static final StructType DATA_SCHEMA = new StructType()
-            .add("count", DataTypes.LongType, false)
-            .add("weightSum", DataTypes.DoubleType, false)
-            .add("weightSquareSum", DataTypes.DoubleType, false)
+            .add("rowCount", DataTypes.LongType, false)
+            .add("count", DataTypes.createArrayType(DataTypes.LongType, false), false)
+            .add("weightSum", DataTypes.createArrayType(DataTypes.DoubleType, false), false)
+            .add("weightSquareSum", DataTypes.createArrayType(DataTypes.DoubleType, false), false)
             .add("mean", DataTypes.createArrayType(DataTypes.DoubleType, false), false)
-            .add("m2", DataTypes.createArrayType(DataTypes.DoubleType, false), false);
+            .add("variance", DataTypes.createArrayType(DataTypes.DoubleType, false), false);
 
     private ModelStore() {
     }
@@ -48,8 +50,8 @@ public final class ModelStore {
         JObject extra = new JObject(CollectionConverters.asScala(
                 List.of(new Tuple2<String, JValue>(FORMAT_VERSION_FIELD, new JInt(BigInt.apply(FORMAT_VERSION))))).toList());
         DefaultParamsWriter.saveMetadata(model, path, spark, Option.apply(extra));
-        Row row = RowFactory.create(statistics.count(), statistics.weightSum(), statistics.weightSquareSum(),
-                statistics.mean(), statistics.m2());
+        Row row = RowFactory.create(statistics.rowCount(), statistics.count(), statistics.weightSum(),
+                statistics.weightSquareSum(), statistics.mean(), statistics.variance(VarianceMode.POPULATION));
         spark.createDataFrame(List.of(row), DATA_SCHEMA).repartition(1).write().parquet(dataPath(path));
     }
 
@@ -71,9 +73,10 @@ public final class ModelStore {
 
     /** Reads the statistics written by {@link #save}. */
     public static FeatureStatistics loadStatistics(String path, SparkSession spark) {
-        Row row = spark.read().parquet(dataPath(path)).select("count", "weightSum", "weightSquareSum", "mean", "m2").head();
-        return new FeatureStatistics(row.getLong(0), row.getDouble(1), row.getDouble(2), toDoubles(row.getList(3)),
-                toDoubles(row.getList(4)));
+        Row row = spark.read().parquet(dataPath(path))
+                .select("rowCount", "count", "weightSum", "weightSquareSum", "mean", "variance").head();
+        return new FeatureStatistics(row.getLong(0), toLongs(row.getList(1)), toDoubles(row.getList(2)),
+                toDoubles(row.getList(3)), toDoubles(row.getList(4)), toDoubles(row.getList(5)));
     }
 
     private static int formatVersion(String metadataJson) {
@@ -86,11 +89,11 @@ public final class ModelStore {
     }
 
     private static double[] toDoubles(List<Double> values) {
-        double[] array = new double[values.size()];
-        for (int i = 0; i < array.length; i++) {
-            array[i] = values.get(i);
-        }
-        return array;
+        return values.stream().mapToDouble(Double::doubleValue).toArray();
+    }
+
+    private static long[] toLongs(List<Long> values) {
+        return values.stream().mapToLong(Long::longValue).toArray();
     }
 
     private static String dataPath(String path) {

@@ -5,81 +5,286 @@ import io.github.batchnorm.stats.FeatureStatistics;
 import io.github.batchnorm.stats.FeatureSummary;
 import io.github.batchnorm.stats.NonFiniteStatisticException;
 import org.apache.spark.api.java.function.Function2;
-import org.apache.spark.ml.linalg.DenseVector;
-import org.apache.spark.ml.linalg.SparseVector;
-import org.apache.spark.ml.linalg.Vector;
 import org.apache.spark.sql.Dataset;
-import org.apache.spark.sql.Row;
-import org.apache.spark.sql.functions;
+import org.apache.spark.sql.catalyst.InternalRow;
+import org.apache.spark.sql.catalyst.util.ArrayData;
 
 /**
  * The fit's single pass: every partition folds its rows into a {@link FeatureSummary}, and Spark's {@code treeAggregate}
  * merges the partition summaries level by level, so the driver receives a handful of O(features) summaries, never rows.
+ *
+ * <p>Rows are read in Spark's internal format (the query's {@code InternalRow}s), which avoids converting each row to an
+ * external {@code Row} and deserialising each Vector; values are copied into one reusable buffer per task.
  */
 public final class SummaryAggregation {
     private SummaryAggregation() {
     }
 
     /**
-     * Summarises a Vector column.
+     * Fits the statistics of {@code input} over {@code dataset}.
      *
      * @param expectedSize the number of features the caller requires (from gamma or beta), or
-     *     {@link SchemaValidation#UNKNOWN_SIZE}; checked on the first row so a mismatch fails fast
+     *     {@link FeatureInput#UNKNOWN_SIZE}; checked on the first row so a mismatch fails fast
      * @param expectedSizeSource the param that {@code expectedSize} came from, for the error message
-     * @throws IllegalArgumentException if the dataset is empty, holds a null vector, vectors of different sizes, vectors of
-     *     the wrong size, or values whose statistics are not finite; the message names the column
+     * @throws IllegalArgumentException naming the column for: an empty dataset, rows of different sizes, a row of the wrong
+     *     size, an invalid value under {@link HandleInvalid#ERROR}, an invalid weight, a feature with no valid value, or
+     *     statistics that are not finite
      */
-    public static FeatureStatistics fitVectorColumn(Dataset<?> dataset, String inputCol, int depth, int expectedSize,
-            String expectedSizeSource) {
+    public static FeatureStatistics fit(Dataset<?> dataset, FeatureInput input, HandleInvalid handleInvalid, int depth,
+            int expectedSize, String expectedSizeSource) {
+        RowFolder folder;
+        switch (input.kind()) {
+            case VECTOR:
+                folder = new VectorFolder(input, handleInvalid, expectedSize, expectedSizeSource);
+                break;
+            case ARRAY:
+                folder = new ArrayFolder(input, handleInvalid, expectedSize, expectedSizeSource);
+                break;
+            default:
+                folder = new ScalarFolder(input, handleInvalid, expectedSize, expectedSizeSource);
+        }
         FeatureSummary summary;
         try {
-            summary = dataset.select(functions.col(inputCol)).javaRDD().treeAggregate(new FeatureSummary(),
-                    new AddVector(inputCol, expectedSize, expectedSizeSource), new MergeSummaries(inputCol), depth);
+            summary = dataset.select(input.fitColumns()).queryExecution().toRdd().toJavaRDD()
+                    .treeAggregate(new FeatureSummary(), folder, new MergeSummaries(input), depth);
         } catch (Exception e) {
             throw TaskFailures.unwrapInvalidInput(e);
         }
-        if (summary.weightSum() == 0.0) {
-            throw new IllegalArgumentException("Cannot fit on an empty dataset: input column '" + inputCol
-                    + "' has no rows.");
+        if (summary.count() == 0) {
+            throw new IllegalArgumentException("Cannot fit on an empty dataset: " + input.describe() + " has no rows"
+                    + (handleInvalid == HandleInvalid.SKIP ? " left after skipping rows with invalid values" : "")
+                    + (input.weightCol() != null ? " with positive weight" : "") + ".");
         }
         try {
             return summary.toStatistics();
         } catch (NonFiniteStatisticException e) {
-            throw new IllegalArgumentException("Input column '" + inputCol + "': " + e.getMessage() + ".", e);
+            throw new IllegalArgumentException(featureName(input, e.feature()) + ": " + e.getMessage() + ".", e);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(input.describe() + ": " + e.getMessage()
+                    + ". Every feature needs at least one valid value.", e);
         }
     }
 
-    /** Folds one row into a partition's summary; runs on executors. */
-    private static final class AddVector implements Function2<FeatureSummary, Row, FeatureSummary> {
+    private static String featureName(FeatureInput input, int feature) {
+        return input.kind() == FeatureInput.Kind.SCALARS
+                ? "Input column '" + input.inputCols()[feature] + "'"
+                : "Input column '" + input.inputCol() + "'";
+    }
+
+    /** Folds one internal row into a partition's summary; runs on executors, one instance per task. */
+    private abstract static class RowFolder implements Function2<FeatureSummary, InternalRow, FeatureSummary> {
         private static final long serialVersionUID = 1L;
-        private final String inputCol;
+        final FeatureInput input;
+        final HandleInvalid handleInvalid;
+        final String column;
+        private final int weightOrdinal;
         private final int expectedSize;
         private final String expectedSizeSource;
+        transient double[] values;
 
-        AddVector(String inputCol, int expectedSize, String expectedSizeSource) {
-            this.inputCol = inputCol;
+        RowFolder(FeatureInput input, HandleInvalid handleInvalid, int expectedSize, String expectedSizeSource,
+                int featureColumns) {
+            this.input = input;
+            this.handleInvalid = handleInvalid;
+            this.column = input.inputCol();
+            this.weightOrdinal = input.weightCol() == null ? -1 : featureColumns;
             this.expectedSize = expectedSize;
             this.expectedSizeSource = expectedSizeSource;
         }
 
         @Override
-        public FeatureSummary call(FeatureSummary summary, Row row) {
-            Vector vector = (Vector) row.get(0);
-            if (vector == null) {
-                throw new IllegalArgumentException("Input column '" + inputCol + "' contains a null vector.");
-            }
-            if (summary.dimension() < 0 && expectedSize != SchemaValidation.UNKNOWN_SIZE && vector.size() != expectedSize) {
-                throw new IllegalArgumentException(SchemaValidation.paramLengthMessage(expectedSizeSource, expectedSize,
-                        vector.size(), inputCol));
+        public final FeatureSummary call(FeatureSummary summary, InternalRow row) {
+            double weight = 1.0;
+            if (weightOrdinal >= 0) {
+                if (row.isNullAt(weightOrdinal)) {
+                    throw new IllegalArgumentException(InvalidValues.weight(input.weightCol(), "null"));
+                }
+                weight = row.getDouble(weightOrdinal);
+                if (!(weight >= 0.0) || Double.isInfinite(weight)) {
+                    throw new IllegalArgumentException(InvalidValues.weight(input.weightCol(), Double.toString(weight)));
+                }
             }
             try {
-                if (vector instanceof DenseVector) {
-                    return summary.add(((DenseVector) vector).values());
-                }
-                SparseVector sparse = (SparseVector) vector;
-                return summary.addSparse(sparse.size(), sparse.indices(), sparse.values());
+                fold(summary, row, weight);
             } catch (DimensionMismatchException e) {
-                throw new IllegalArgumentException(vectorSizeMessage(inputCol, e), e);
+                throw new IllegalArgumentException(InvalidValues.sizes(column,
+                        input.kind() == FeatureInput.Kind.ARRAY ? "array" : "vector", e.expected(), e.actual()), e);
+            }
+            return summary;
+        }
+
+        abstract void fold(FeatureSummary summary, InternalRow row, double weight);
+
+        /** Checks the first row's size against gamma or beta, so a wrong length fails at once with a clear message. */
+        final void checkSize(FeatureSummary summary, int size) {
+            if (summary.dimension() < 0 && expectedSize != FeatureInput.UNKNOWN_SIZE && size != expectedSize) {
+                throw new IllegalArgumentException(input.paramLengthMessage(expectedSizeSource, expectedSize, size));
+            }
+        }
+
+        /** The task's buffer for a dense row of {@code size} features; rows of one column all have the same size. */
+        final double[] denseBuffer(int size) {
+            if (values == null || values.length != size) {
+                values = new double[size];
+            }
+            return values;
+        }
+
+        /**
+         * Copies {@code size} doubles from an internal array into {@code into}; returns false if any is invalid (null, NaN,
+         * infinite), after failing with a message if invalid values are errors.
+         *
+         * @param featureIndex the feature index of each position (a sparse vector's indices), or null if position is index
+         */
+        final boolean copyValid(ArrayData array, int size, double[] into, int[] featureIndex) {
+            boolean valid = true;
+            for (int i = 0; i < size; i++) {
+                if (array.isNullAt(i)) {
+                    invalid(featureIndex == null ? i : featureIndex[i], "null");
+                    into[i] = Double.NaN;
+                    valid = false;
+                } else {
+                    double x = array.getDouble(i);
+                    into[i] = x;
+                    if (!Double.isFinite(x)) {
+                        invalid(featureIndex == null ? i : featureIndex[i], Double.toString(x));
+                        valid = false;
+                    }
+                }
+            }
+            return valid;
+        }
+
+        /** Reports an invalid value at a feature (or stored-entry) index; fails when invalid values are errors. */
+        void invalid(int index, String value) {
+            if (handleInvalid == HandleInvalid.ERROR) {
+                throw new IllegalArgumentException(InvalidValues.element(column, index, value));
+            }
+        }
+
+        /** A null vector or array: an error, or a row with no values at all (left out of the statistics). */
+        final void nullRow(String what) {
+            if (handleInvalid == HandleInvalid.ERROR) {
+                throw new IllegalArgumentException(InvalidValues.nullRow(column, what));
+            }
+        }
+
+        /** Adds a dense row according to the policy: all of it, its valid values only (keep), or nothing (skip). */
+        final void addDense(FeatureSummary summary, double[] row, boolean valid, double weight) {
+            checkSize(summary, row.length);
+            if (valid) {
+                summary.add(row, weight);
+            } else if (handleInvalid == HandleInvalid.KEEP) {
+                summary.addWithMissing(row, weight);
+            }
+        }
+    }
+
+    /** Numeric scalar columns, already cast to double by the query: feature j is column j. */
+    private static final class ScalarFolder extends RowFolder {
+        private static final long serialVersionUID = 1L;
+        private final String[] columns;
+
+        ScalarFolder(FeatureInput input, HandleInvalid handleInvalid, int expectedSize, String expectedSizeSource) {
+            super(input, handleInvalid, expectedSize, expectedSizeSource, input.inputCols().length);
+            this.columns = input.inputCols();
+        }
+
+        @Override
+        void fold(FeatureSummary summary, InternalRow row, double weight) {
+            int size = columns.length;
+            double[] into = denseBuffer(size);
+            boolean valid = true;
+            for (int j = 0; j < size; j++) {
+                if (row.isNullAt(j)) {
+                    invalid(j, "null");
+                    into[j] = Double.NaN;
+                    valid = false;
+                } else {
+                    double x = row.getDouble(j);
+                    into[j] = x;
+                    if (!Double.isFinite(x)) {
+                        invalid(j, Double.toString(x));
+                        valid = false;
+                    }
+                }
+            }
+            addDense(summary, into, valid, weight);
+        }
+
+        @Override
+        void invalid(int index, String value) {
+            if (handleInvalid == HandleInvalid.ERROR) {
+                throw new IllegalArgumentException(InvalidValues.scalar(columns[index], value));
+            }
+        }
+    }
+
+    /** One {@code array<double>} column (float arrays are widened by the query, exactly). */
+    private static final class ArrayFolder extends RowFolder {
+        private static final long serialVersionUID = 1L;
+
+        ArrayFolder(FeatureInput input, HandleInvalid handleInvalid, int expectedSize, String expectedSizeSource) {
+            super(input, handleInvalid, expectedSize, expectedSizeSource, 1);
+        }
+
+        @Override
+        void fold(FeatureSummary summary, InternalRow row, double weight) {
+            if (row.isNullAt(0)) {
+                nullRow("array");
+                return;
+            }
+            ArrayData array = row.getArray(0);
+            int size = array.numElements();
+            double[] into = denseBuffer(size);
+            addDense(summary, into, copyValid(array, size, into, null), weight);
+        }
+    }
+
+    /**
+     * One Vector column, read as Spark stores it: a struct of (type: 0 sparse / 1 dense, size, indices, values), so no
+     * Vector object is built per row.
+     */
+    private static final class VectorFolder extends RowFolder {
+        private static final long serialVersionUID = 1L;
+        private static final int SPARSE = 0;
+        private transient int[] sparseIndices;
+        private transient double[] sparseValues;
+
+        VectorFolder(FeatureInput input, HandleInvalid handleInvalid, int expectedSize, String expectedSizeSource) {
+            super(input, handleInvalid, expectedSize, expectedSizeSource, 1);
+        }
+
+        @Override
+        void fold(FeatureSummary summary, InternalRow row, double weight) {
+            if (row.isNullAt(0)) {
+                nullRow("vector");
+                return;
+            }
+            InternalRow vector = row.getStruct(0, 4);
+            ArrayData stored = vector.getArray(3);
+            int storedCount = stored.numElements();
+            if (vector.getByte(0) != SPARSE) {
+                double[] into = denseBuffer(storedCount);
+                addDense(summary, into, copyValid(stored, storedCount, into, null), weight);
+                return;
+            }
+            int size = vector.getInt(1);
+            checkSize(summary, size);
+            if (sparseIndices == null || sparseIndices.length < storedCount) {
+                int capacity = Math.max(storedCount, 16);
+                sparseIndices = new int[capacity];
+                sparseValues = new double[capacity];
+            }
+            ArrayData storedIndices = vector.getArray(2);
+            for (int k = 0; k < storedCount; k++) {
+                sparseIndices[k] = storedIndices.getInt(k);
+            }
+            boolean valid = copyValid(stored, storedCount, sparseValues, sparseIndices);
+            if (valid) {
+                summary.addSparse(size, sparseIndices, sparseValues, storedCount, weight);
+            } else if (handleInvalid == HandleInvalid.KEEP) {
+                summary.addSparseWithMissing(size, sparseIndices, sparseValues, storedCount, weight);
             }
         }
     }
@@ -87,10 +292,10 @@ public final class SummaryAggregation {
     /** Merges two summaries in the aggregation tree. */
     private static final class MergeSummaries implements Function2<FeatureSummary, FeatureSummary, FeatureSummary> {
         private static final long serialVersionUID = 1L;
-        private final String inputCol;
+        private final FeatureInput input;
 
-        MergeSummaries(String inputCol) {
-            this.inputCol = inputCol;
+        MergeSummaries(FeatureInput input) {
+            this.input = input;
         }
 
         @Override
@@ -98,13 +303,9 @@ public final class SummaryAggregation {
             try {
                 return left.merge(right);
             } catch (DimensionMismatchException e) {
-                throw new IllegalArgumentException(vectorSizeMessage(inputCol, e), e);
+                throw new IllegalArgumentException(InvalidValues.sizes(input.inputCol(),
+                        input.kind() == FeatureInput.Kind.ARRAY ? "array" : "vector", e.expected(), e.actual()), e);
             }
         }
-    }
-
-    private static String vectorSizeMessage(String inputCol, DimensionMismatchException e) {
-        return "Input column '" + inputCol + "' holds vectors of different sizes: " + e.expected() + " and " + e.actual()
-                + ". Every row must have the same number of features.";
     }
 }

@@ -8,32 +8,39 @@ import org.apache.spark.ml.linalg.SQLDataTypes;
 import org.apache.spark.ml.linalg.SparseVector;
 import org.apache.spark.ml.linalg.Vector;
 import org.apache.spark.sql.Column;
-import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
 import org.apache.spark.sql.api.java.UDF1;
 import org.apache.spark.sql.expressions.UserDefinedFunction;
 import org.apache.spark.sql.functions;
+import org.apache.spark.sql.types.Metadata;
 
 /**
  * Applies {@link AffineCoefficients} to a Vector column. The coefficients are broadcast once and reused for as long as
  * they do not change, so repeated transforms (a pipeline scoring many batches, a streaming query) ship them once.
- * Not thread-safe for concurrent {@link #normalize} calls with different coefficients; a model holds one instance.
+ * A model holds one instance; {@link #transform} is synchronized so concurrent callers share one broadcast.
  */
 public final class VectorNormalizer {
     private Broadcast<AffineCoefficients> broadcast;
 
     /**
-     * The expression that normalises {@code inputCol}.
+     * Appends the normalised Vector column to {@code dataset}.
      *
      * @param keepSparse when no shift applies (centering off), sparse vectors stay sparse
+     * @param outputMetadata the output column's ML attribute metadata
      */
-    public synchronized Column normalize(SparkSession spark, AffineCoefficients coefficients, String inputCol,
-            boolean keepSparse) {
+    public synchronized Dataset<Row> transform(Dataset<?> dataset, FeatureInput input, AffineCoefficients coefficients,
+            HandleInvalid handleInvalid, boolean keepSparse, Metadata outputMetadata) {
         if (broadcast == null || !broadcast.value().equals(coefficients)) {
-            broadcast = JavaSparkContext.fromSparkContext(spark.sparkContext()).broadcast(coefficients);
+            broadcast = JavaSparkContext.fromSparkContext(dataset.sparkSession().sparkContext()).broadcast(coefficients);
         }
-        UserDefinedFunction udf = functions.udf(new NormalizeVector(broadcast, inputCol, keepSparse),
-                SQLDataTypes.VectorType());
-        return udf.apply(functions.col(inputCol));
+        UserDefinedFunction udf = functions.udf(new NormalizeVector(broadcast, input.inputCol(), handleInvalid,
+                keepSparse), SQLDataTypes.VectorType());
+        String outputCol = input.outputCols()[0];
+        Column normalized = udf.apply(functions.col(input.inputCol())).as(outputCol, outputMetadata);
+        Dataset<Row> output = dataset.select(functions.col("*"), normalized);
+        // Under "skip" the function marks a row to drop by returning null.
+        return handleInvalid == HandleInvalid.SKIP ? output.filter(functions.col(outputCol).isNotNull()) : output;
     }
 
     /** The per-row function; one output vector is its only allocation. */
@@ -41,18 +48,24 @@ public final class VectorNormalizer {
         private static final long serialVersionUID = 1L;
         private final Broadcast<AffineCoefficients> coefficients;
         private final String inputCol;
+        private final HandleInvalid handleInvalid;
         private final boolean keepSparse;
 
-        NormalizeVector(Broadcast<AffineCoefficients> coefficients, String inputCol, boolean keepSparse) {
+        NormalizeVector(Broadcast<AffineCoefficients> coefficients, String inputCol, HandleInvalid handleInvalid,
+                boolean keepSparse) {
             this.coefficients = coefficients;
             this.inputCol = inputCol;
+            this.handleInvalid = handleInvalid;
             this.keepSparse = keepSparse;
         }
 
         @Override
         public Vector call(Vector vector) {
             if (vector == null) {
-                throw new IllegalArgumentException("Input column '" + inputCol + "' contains a null vector.");
+                if (handleInvalid == HandleInvalid.ERROR) {
+                    throw new IllegalArgumentException(InvalidValues.nullRow(inputCol, "vector"));
+                }
+                return null;
             }
             AffineCoefficients affine = coefficients.value();
             if (vector.size() != affine.numFeatures()) {
@@ -60,19 +73,59 @@ public final class VectorNormalizer {
                         + ", but the model was fitted on " + affine.numFeatures() + " features.");
             }
             if (vector instanceof DenseVector) {
-                double[] out = new double[vector.size()];
-                affine.applyDense(((DenseVector) vector).values(), out);
+                double[] values = ((DenseVector) vector).values();
+                if (handleInvalid != HandleInvalid.KEEP && !allFinite(values, null)) {
+                    return null;
+                }
+                double[] out = new double[values.length];
+                affine.applyDense(values, out);
+                if (handleInvalid == HandleInvalid.KEEP) {
+                    passThroughNonFinite(values, null, out);
+                }
                 return new DenseVector(out);
             }
             SparseVector sparse = (SparseVector) vector;
+            double[] values = sparse.values();
+            if (handleInvalid != HandleInvalid.KEEP && !allFinite(values, sparse.indices())) {
+                return null;
+            }
             if (keepSparse) {
-                double[] out = new double[sparse.values().length];
-                affine.applySparseScaleOnly(sparse.indices(), sparse.values(), out);
+                double[] out = new double[values.length];
+                affine.applySparseScaleOnly(sparse.indices(), values, out);
+                if (handleInvalid == HandleInvalid.KEEP) {
+                    passThroughNonFinite(values, null, out);
+                }
                 return new SparseVector(sparse.size(), sparse.indices(), out);
             }
             double[] out = new double[sparse.size()];
-            affine.applySparseToDense(sparse.indices(), sparse.values(), out);
+            affine.applySparseToDense(sparse.indices(), values, out);
+            if (handleInvalid == HandleInvalid.KEEP) {
+                passThroughNonFinite(values, sparse.indices(), out);
+            }
             return new DenseVector(out);
+        }
+
+        /** Whether every stored value is finite; under "error", fails naming the first that is not. */
+        private boolean allFinite(double[] values, int[] indices) {
+            for (int k = 0; k < values.length; k++) {
+                if (!Double.isFinite(values[k])) {
+                    if (handleInvalid == HandleInvalid.ERROR) {
+                        throw new IllegalArgumentException(InvalidValues.element(inputCol,
+                                indices == null ? k : indices[k], Double.toString(values[k])));
+                    }
+                    return false;
+                }
+            }
+            return true;
+        }
+
+        /** Under "keep", invalid values leave the transform as they came in. */
+        private static void passThroughNonFinite(double[] values, int[] indices, double[] out) {
+            for (int k = 0; k < values.length; k++) {
+                if (!Double.isFinite(values[k])) {
+                    out[indices == null ? k : indices[k]] = values[k];
+                }
+            }
         }
     }
 }

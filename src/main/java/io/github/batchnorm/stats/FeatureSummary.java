@@ -4,41 +4,47 @@ import java.io.Serializable;
 import java.util.Arrays;
 
 /**
- * A mergeable per-feature summary of weighted rows: total weight, and per feature the mean and centred second moment of the
- * values it was given explicitly. The only mutable type of the package.
+ * A mergeable per-feature summary of weighted rows: per feature, the weight, mean and (population) variance of the values it
+ * was given. The only mutable type of the package.
  *
- * <p>Sparse rows only touch their stored entries: the entries a row leaves out are zeros, and are folded in once, in
- * {@link #toStatistics()}, with the same pairwise formula that {@link #merge} uses. Fitting a sparse column therefore costs
- * O(non-zeros), not O(rows x features).
+ * <p>Three kinds of value reach a feature. Explicit values update its moments. The entries a sparse row leaves out are
+ * zeros: they are not touched per row but folded in once, in {@link #toStatistics()}, with the same pairwise formula that
+ * {@link #merge} uses, so a sparse column costs O(non-zeros), not O(rows x features). Missing values (NaN or infinite, in
+ * the {@code ...WithMissing} methods) are left out of that feature only, and the feature's own count and weight say so.
  *
  * <p>Each feature is accumulated relative to a shift, the first value it was given: Welford's update runs on
- * {@code x - shift}, so that data far from zero (such as {@code 1e9 + N(0,1)}) keeps the precision of its spread instead of
- * losing it to the rounding of a large running mean. The shift and the shifted mean together hold the mean in about twice
- * a double's precision; they are added only in {@link #toStatistics()}. Summaries are combined with the pairwise formula of
- * Chan, Golub and LeVeque. While only dense rows have been added, every feature has seen the same weight, so one division
- * per row replaces one per value and no per-feature weight array is kept.
+ * {@code x - shift}, so data far from zero (such as {@code 1e9 + N(0,1)}) keeps the precision of its spread instead of
+ * losing it to the rounding of a large running mean. The shift and the shifted mean together hold the mean in about twice a
+ * double's precision and are added only at the end. The running value is the variance itself rather than the sum of
+ * squared deviations, so data up to about 1e150 in magnitude cannot overflow it. Summaries are combined with the pairwise
+ * formula of Chan, Golub and LeVeque. While every row so far was dense and complete, every feature has seen the same
+ * weight, so one division per row replaces one per value and no per-feature weight arrays exist.
  *
- * <p>{@link #add}, {@link #addSparse} and {@link #merge} mutate this summary and return it, which is what Spark's
+ * <p>The {@code add...} methods and {@link #merge} mutate this summary and return it, which is what Spark's
  * {@code treeAggregate} expects of its sequence and combine functions. {@code merge} never mutates its argument.
  * An empty summary ({@code new FeatureSummary()}) has no dimension yet and is an identity for {@code merge} on both sides.
  * Not thread-safe.
  */
 public final class FeatureSummary implements Serializable {
-    private static final long serialVersionUID = 1L;
+    private static final long serialVersionUID = 2L;
 
     /** Number of features, or -1 before the first row. */
     private int dimension = -1;
     private long count;
     private double weightSum;
     private double weightSquareSum;
-    /** Per-feature weight of the explicitly seen values; null while every row was dense (it then equals weightSum). */
-    private double[] seenWeight;
     /** Per-feature origin of the accumulation: the first value seen (0 until then). */
     private double[] shift;
     /** Per-feature mean of {@code x - shift} over the explicitly seen values. */
     private double[] shiftedMean;
-    /** Per-feature centred second moment of the explicitly seen values. */
-    private double[] m2;
+    /** Per-feature population variance of the explicitly seen values. */
+    private double[] variance;
+    /** Per-feature weight of the explicitly seen values; null while every row was dense and complete (then: weightSum). */
+    private double[] seenWeight;
+    /** Per-feature count, weight and squared weight of missing values; null until the first missing value. */
+    private long[] missingCount;
+    private double[] missingWeight;
+    private double[] missingWeightSquare;
 
     /** Creates an empty summary; its dimension is set by the first row or merge. */
     public FeatureSummary() {
@@ -50,17 +56,16 @@ public final class FeatureSummary implements Serializable {
     }
 
     /**
-     * Adds a dense row.
+     * Adds a dense row whose every value is used (a NaN or infinite value makes that feature's statistics non-finite,
+     * which {@link #toStatistics()} reports).
      *
      * @param values one value per feature; not retained
-     * @param weight the row's weight, finite and {@code >= 0}; a zero weight counts the row but changes no statistic
+     * @param weight the row's weight, finite and {@code >= 0}; a row of weight zero is ignored (as in Spark's
+     *     {@code Summarizer}), though its length is still checked
      * @throws DimensionMismatchException if the row's length differs from earlier rows
      */
     public FeatureSummary add(double[] values, double weight) {
-        requireValidWeight(weight);
-        ensureDimension(values.length);
-        count++;
-        if (weight == 0.0) {
+        if (!startRow(values.length, weight)) {
             return this;
         }
         if (seenWeight == null) {
@@ -71,12 +76,12 @@ public final class FeatureSummary implements Serializable {
             final double ratio = weight / weightSum;
             final double[] origin = shift;
             final double[] mu = shiftedMean;
-            final double[] moment = m2;
+            final double[] var = variance;
             for (int j = 0; j < values.length; j++) {
                 double d = values[j] - origin[j];
                 double delta = d - mu[j];
                 mu[j] += delta * ratio;
-                moment[j] += weight * delta * (d - mu[j]);
+                var[j] += ratio * (delta * (d - mu[j]) - var[j]);
             }
         } else {
             addWeight(weight);
@@ -87,36 +92,80 @@ public final class FeatureSummary implements Serializable {
         return this;
     }
 
-    /** Adds a sparse row with weight 1. */
-    public FeatureSummary addSparse(int size, int[] indices, double[] values) {
-        return addSparse(size, indices, values, 1.0);
-    }
-
     /**
-     * Adds a sparse row: {@code values[k]} is feature {@code indices[k]}; every other feature is zero.
-     *
-     * @param size the row's number of features
-     * @param indices strictly increasing feature indices, each in {@code [0, size)}; not retained
-     * @param values the stored values, same length as {@code indices}; not retained
-     * @param weight the row's weight, finite and {@code >= 0}
-     * @throws DimensionMismatchException if {@code size} differs from earlier rows
+     * Adds a dense row in which NaN and infinite values are missing: each is left out of its own feature's statistics
+     * (as scikit-learn's {@code StandardScaler} does with NaN), and the row counts for every other feature.
      */
-    public FeatureSummary addSparse(int size, int[] indices, double[] values, double weight) {
-        requireValidWeight(weight);
-        ensureDimension(size);
-        count++;
-        if (weight == 0.0) {
+    public FeatureSummary addWithMissing(double[] values, double weight) {
+        if (!startRow(values.length, weight)) {
             return this;
         }
         materializeSeenWeight();
         addWeight(weight);
-        for (int k = 0; k < indices.length; k++) {
+        for (int j = 0; j < values.length; j++) {
+            double x = values[j];
+            if (Double.isFinite(x)) {
+                updateFeature(j, x, weight);
+            } else {
+                markMissing(j, weight);
+            }
+        }
+        return this;
+    }
+
+    /** Adds a sparse row with weight 1; see {@link #addSparse(int, int[], double[], int, double)}. */
+    public FeatureSummary addSparse(int size, int[] indices, double[] values) {
+        return addSparse(size, indices, values, indices.length, 1.0);
+    }
+
+    /**
+     * Adds a sparse row: {@code values[k]} is feature {@code indices[k]} for {@code k < stored}; every other feature is zero.
+     *
+     * @param size the row's number of features
+     * @param indices strictly increasing feature indices, each in {@code [0, size)}; only the first {@code stored} are read
+     * @param values the stored values; only the first {@code stored} are read
+     * @param stored how many entries of {@code indices} and {@code values} belong to this row (buffers may be longer)
+     * @param weight the row's weight, finite and {@code >= 0}
+     * @throws DimensionMismatchException if {@code size} differs from earlier rows
+     */
+    public FeatureSummary addSparse(int size, int[] indices, double[] values, int stored, double weight) {
+        return addSparse(size, indices, values, stored, weight, false);
+    }
+
+    /** Like {@link #addSparse(int, int[], double[], int, double)}, with NaN and infinite stored values missing. */
+    public FeatureSummary addSparseWithMissing(int size, int[] indices, double[] values, int stored, double weight) {
+        return addSparse(size, indices, values, stored, weight, true);
+    }
+
+    private FeatureSummary addSparse(int size, int[] indices, double[] values, int stored, double weight,
+            boolean nonFiniteIsMissing) {
+        if (!startRow(size, weight)) {
+            return this;
+        }
+        materializeSeenWeight();
+        addWeight(weight);
+        for (int k = 0; k < stored; k++) {
             double x = values[k];
-            if (x != 0.0) {
+            if (nonFiniteIsMissing && !Double.isFinite(x)) {
+                markMissing(indices[k], weight);
+            } else if (x != 0.0) {
                 updateFeature(indices[k], x, weight);
             }
         }
         return this;
+    }
+
+    /** Validates a row and counts it if it carries weight; returns whether it does (rows of weight zero are ignored). */
+    private boolean startRow(int size, double weight) {
+        if (!(weight >= 0.0) || Double.isInfinite(weight)) {
+            throw new IllegalArgumentException("row weight must be finite and >= 0 but was " + weight);
+        }
+        ensureDimension(size);
+        if (weight == 0.0) {
+            return false;
+        }
+        count++;
+        return true;
     }
 
     private void addWeight(double weight) {
@@ -131,11 +180,27 @@ public final class FeatureSummary implements Serializable {
             shift[j] = x;
         }
         double total = seen + weight;
+        double ratio = weight / total;
         double d = x - shift[j];
         double delta = d - shiftedMean[j];
-        shiftedMean[j] += delta * (weight / total);
-        m2[j] += weight * delta * (d - shiftedMean[j]);
+        shiftedMean[j] += delta * ratio;
+        variance[j] += ratio * (delta * (d - shiftedMean[j]) - variance[j]);
         seenWeight[j] = total;
+    }
+
+    private void markMissing(int j, double weight) {
+        ensureMissingArrays();
+        missingCount[j]++;
+        missingWeight[j] += weight;
+        missingWeightSquare[j] += weight * weight;
+    }
+
+    private void ensureMissingArrays() {
+        if (missingCount == null) {
+            missingCount = new long[dimension];
+            missingWeight = new double[dimension];
+            missingWeightSquare = new double[dimension];
+        }
     }
 
     /**
@@ -150,18 +215,17 @@ public final class FeatureSummary implements Serializable {
         if (dimension >= 0 && dimension != other.dimension) {
             throw new DimensionMismatchException(dimension, other.dimension);
         }
-        if (weightSum == 0.0) {
-            long ownCount = count;
+        if (count == 0) {
             copyFrom(other);
-            count += ownCount;
             return this;
         }
-        if (other.weightSum > 0.0) {
+        if (other.count > 0) {
             if (seenWeight == null && other.seenWeight == null) {
-                double ratioB = other.weightSum / (weightSum + other.weightSum);
-                double cross = weightSum * ratioB;
+                double total = weightSum + other.weightSum;
+                double ratioA = weightSum / total;
+                double ratioB = other.weightSum / total;
                 for (int j = 0; j < dimension; j++) {
-                    mergeFeature(other, j, ratioB, cross);
+                    mergeFeature(other, j, ratioA, ratioB);
                 }
             } else {
                 double[] seen = materializeSeenWeight();
@@ -174,13 +238,21 @@ public final class FeatureSummary implements Serializable {
                     if (wa == 0.0) {
                         shift[j] = other.shift[j];
                         shiftedMean[j] = other.shiftedMean[j];
-                        m2[j] = other.m2[j];
+                        variance[j] = other.variance[j];
                     } else {
-                        double ratioB = wb / (wa + wb);
-                        mergeFeature(other, j, ratioB, wa * ratioB);
+                        double total = wa + wb;
+                        mergeFeature(other, j, wa / total, wb / total);
                     }
                     seen[j] = wa + wb;
                 }
+            }
+        }
+        if (other.missingCount != null) {
+            ensureMissingArrays();
+            for (int j = 0; j < dimension; j++) {
+                missingCount[j] += other.missingCount[j];
+                missingWeight[j] += other.missingWeight[j];
+                missingWeightSquare[j] += other.missingWeightSquare[j];
             }
         }
         count += other.count;
@@ -190,13 +262,14 @@ public final class FeatureSummary implements Serializable {
     }
 
     /**
-     * Chan's merge of one feature. The difference of the means is formed as the difference of the shifts (exact when they
-     * are close, by Sterbenz's lemma) plus the difference of the shifted means, so large common offsets cancel exactly.
+     * Chan's merge of one feature, in variance form: {@code var = ra*varA + rb*varB + (delta*ra)*(delta*rb)}. The difference of
+     * the means is formed as the difference of the shifts (exact when they are close, by Sterbenz's lemma) plus the
+     * difference of the shifted means, so large common offsets cancel exactly.
      */
-    private void mergeFeature(FeatureSummary other, int j, double ratioB, double cross) {
+    private void mergeFeature(FeatureSummary other, int j, double ratioA, double ratioB) {
         double delta = (other.shift[j] - shift[j]) + (other.shiftedMean[j] - shiftedMean[j]);
         shiftedMean[j] += delta * ratioB;
-        m2[j] += other.m2[j] + delta * delta * cross;
+        variance[j] = ratioA * variance[j] + ratioB * other.variance[j] + (delta * ratioA) * (delta * ratioB);
     }
 
     private double seenWeightOf(int feature) {
@@ -216,10 +289,13 @@ public final class FeatureSummary implements Serializable {
         count = other.count;
         weightSum = other.weightSum;
         weightSquareSum = other.weightSquareSum;
-        seenWeight = other.seenWeight == null ? null : other.seenWeight.clone();
         shift = other.shift.clone();
         shiftedMean = other.shiftedMean.clone();
-        m2 = other.m2.clone();
+        variance = other.variance.clone();
+        seenWeight = other.seenWeight == null ? null : other.seenWeight.clone();
+        missingCount = other.missingCount == null ? null : other.missingCount.clone();
+        missingWeight = other.missingWeight == null ? null : other.missingWeight.clone();
+        missingWeightSquare = other.missingWeightSquare == null ? null : other.missingWeightSquare.clone();
     }
 
     private void ensureDimension(int size) {
@@ -235,13 +311,7 @@ public final class FeatureSummary implements Serializable {
         dimension = size;
         shift = new double[size];
         shiftedMean = new double[size];
-        m2 = new double[size];
-    }
-
-    private static void requireValidWeight(double weight) {
-        if (!(weight >= 0.0) || Double.isInfinite(weight)) {
-            throw new IllegalArgumentException("row weight must be finite and >= 0 but was " + weight);
-        }
+        variance = new double[size];
     }
 
     /** The number of features, or -1 if no row has been added yet. */
@@ -249,7 +319,7 @@ public final class FeatureSummary implements Serializable {
         return dimension;
     }
 
-    /** The number of rows added, including rows of weight zero. */
+    /** The number of rows added with positive weight. */
     public long count() {
         return count;
     }
@@ -260,34 +330,44 @@ public final class FeatureSummary implements Serializable {
     }
 
     /**
-     * The fitted statistics of everything added so far, with the zeros that sparse rows left out folded in.
+     * The fitted statistics of everything added so far, with the zeros that sparse rows left out folded in and missing
+     * values left out per feature.
      *
      * @throws IllegalStateException if no row with positive weight has been added
-     * @throws NonFiniteStatisticException if a feature's mean or second moment is not finite (NaN or infinite input, or
-     *     values too large to square)
+     * @throws NonFiniteStatisticException if a feature's mean or variance is not finite
+     * @throws IllegalArgumentException if a feature has no value with positive weight (every one was missing)
      */
     public FeatureStatistics toStatistics() {
-        if (dimension < 0 || weightSum == 0.0) {
+        if (count == 0) {
             throw new IllegalStateException("no rows with positive weight have been summarised");
         }
+        long[] featureCount = new long[dimension];
+        double[] featureWeight = new double[dimension];
+        double[] featureWeightSquare = new double[dimension];
         double[] fullMean = new double[dimension];
-        double[] fullM2 = m2.clone();
+        double[] fullVariance = variance.clone();
         for (int j = 0; j < dimension; j++) {
+            featureCount[j] = count - (missingCount == null ? 0 : missingCount[j]);
+            featureWeight[j] = weightSum - (missingWeight == null ? 0.0 : missingWeight[j]);
+            featureWeightSquare[j] = weightSquareSum - (missingWeightSquare == null ? 0.0 : missingWeightSquare[j]);
             fullMean[j] = shift[j] + shiftedMean[j];
-        }
-        if (seenWeight != null) {
-            for (int j = 0; j < dimension; j++) {
+            if (seenWeight != null) {
                 double seen = seenWeight[j];
-                double zeros = weightSum - seen;
-                if (zeros > 0.0) {
-                    // Chan's merge with a block of `zeros` weight at mean 0 and no spread.
+                double zeros = featureWeight[j] - seen;
+                if (seen == 0.0) {
+                    fullMean[j] = 0.0;
+                    fullVariance[j] = 0.0;
+                } else if (zeros > 0.0) {
+                    // Chan's merge with a block of `zeros` weight at 0 with no spread.
+                    double ratioSeen = seen / featureWeight[j];
+                    double ratioZeros = zeros / featureWeight[j];
                     double delta = -fullMean[j];
-                    fullMean[j] += delta * (zeros / weightSum);
-                    fullM2[j] += delta * delta * (seen * (zeros / weightSum));
+                    fullMean[j] += delta * ratioZeros;
+                    fullVariance[j] = ratioSeen * fullVariance[j] + (delta * ratioSeen) * (delta * ratioZeros);
                 }
             }
         }
-        return new FeatureStatistics(count, weightSum, weightSquareSum, fullMean, fullM2);
+        return new FeatureStatistics(count, featureCount, featureWeight, featureWeightSquare, fullMean, fullVariance);
     }
 
     @Override

@@ -8,7 +8,7 @@ public final class NonFiniteStatisticException extends IllegalArgumentException 
 
     public NonFiniteStatisticException(int feature, String statistic, double value) {
         super("feature " + feature + " has a non-finite " + statistic + " (" + value + "): the data contains NaN or infinite"
-                + " values, or values whose squares overflow a double");
+                + " values, or its variance exceeds the largest double");
         this.feature = feature;
     }
 

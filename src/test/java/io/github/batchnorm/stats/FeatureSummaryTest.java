@@ -46,7 +46,7 @@ class FeatureSummaryTest {
 
     private static void assertMatchesReference(double[][] rows, FeatureStatistics statistics) {
         ExactReference reference = ExactReference.of(rows);
-        assertEquals(rows.length, statistics.count());
+        assertEquals(rows.length, statistics.rowCount());
         double[] mean = statistics.mean();
         double[] population = statistics.variance(VarianceMode.POPULATION);
         double[] sample = statistics.variance(VarianceMode.SAMPLE);
@@ -116,11 +116,11 @@ class FeatureSummaryTest {
             FeatureStatistics swapped = part.apply(500, 900).merge(part.apply(0, 200)).merge(part.apply(200, 500))
                     .toStatistics();
             for (FeatureStatistics other : List.of(rightFirst, swapped)) {
-                assertEquals(leftFirst.count(), other.count());
+                assertEquals(leftFirst.rowCount(), other.rowCount());
                 for (int j = 0; j < 5; j++) {
-                    double spread = Math.sqrt(leftFirst.variance(VarianceMode.POPULATION)[j]);
-                    assertClose(leftFirst.mean()[j], other.mean()[j], TIGHT, spread, "mean " + j);
-                    assertRelative(leftFirst.m2()[j], other.m2()[j], TIGHT, "m2 " + j);
+                    double variance = leftFirst.variance(VarianceMode.POPULATION)[j];
+                    assertClose(leftFirst.mean()[j], other.mean()[j], TIGHT, Math.sqrt(variance), "mean " + j);
+                    assertRelative(variance, other.variance(VarianceMode.POPULATION)[j], TIGHT, "variance " + j);
                 }
             }
         }
@@ -148,6 +148,7 @@ class FeatureSummaryTest {
                 () -> summary.merge(new FeatureSummary().add(new double[] {1, 2, 3, 4})));
         assertEquals("rows have different numbers of features: 3 and 4", merged.getMessage());
         assertEquals(1, summary.count(), "a rejected row must not be counted");
+        assertEquals(3, summary.dimension());
     }
 
     @Test
@@ -200,7 +201,7 @@ class FeatureSummaryTest {
         }
         FeatureStatistics fromWeights = weighted.toStatistics();
         ExactReference reference = ExactReference.of(replicated.toArray(new double[0][]));
-        assertEquals(replicated.size(), fromWeights.weightSum());
+        assertEquals(replicated.size(), fromWeights.weightSum()[0]);
         for (int j = 0; j < 4; j++) {
             assertRelative(reference.mean(j), fromWeights.mean()[j], TIGHT, "weighted mean " + j);
             assertRelative(reference.populationVariance(j), fromWeights.variance(VarianceMode.POPULATION)[j], TIGHT,
@@ -214,15 +215,16 @@ class FeatureSummaryTest {
     }
 
     @Test
-    void zeroWeightRowsAreCountedButChangeNoStatistic() {
+    void zeroWeightRowsAreIgnoredButStillChecked() {
         double[][] rows = Data.dense(12, 100, 3);
         FeatureSummary summary = dense(rows, 0, rows.length);
         FeatureStatistics before = summary.toStatistics();
         summary.add(new double[] {1e6, -1e6, 42}, 0.0);
         FeatureStatistics after = summary.toStatistics();
-        assertEquals(101, after.count());
+        assertEquals(100, after.rowCount());
+        assertThrows(DimensionMismatchException.class, () -> summary.add(new double[] {1, 2}, 0.0));
         assertArrayEquals(before.mean(), after.mean());
-        assertArrayEquals(before.m2(), after.m2());
+        assertArrayEquals(before.variance(VarianceMode.POPULATION), after.variance(VarianceMode.POPULATION));
     }
 
     @Test
@@ -250,5 +252,88 @@ class FeatureSummaryTest {
         assertEquals(1, error.feature());
         FeatureSummary overflowing = new FeatureSummary().add(new double[] {1e200}).add(new double[] {-1e200});
         assertEquals(0, assertThrows(NonFiniteStatisticException.class, overflowing::toStatistics).feature());
+    }
+
+    @Test
+    void valuesUpTo1e150GiveFiniteExactStatistics() {
+        SplittableRandom random = new SplittableRandom(13);
+        double[][] rows = new double[5000][2];
+        for (double[] row : rows) {
+            row[0] = 1e150 * Data.gaussian(random);
+            row[1] = 1e150 + 1e140 * Data.gaussian(random);
+        }
+        FeatureStatistics statistics = dense(rows, 0, 2000).merge(dense(rows, 2000, rows.length)).toStatistics();
+        ExactReference reference = ExactReference.of(rows);
+        for (int j = 0; j < 2; j++) {
+            assertClose(reference.mean(j), statistics.mean()[j], TIGHT, Math.sqrt(reference.populationVariance(j)),
+                    "mean " + j);
+            assertRelative(reference.populationVariance(j), statistics.variance(VarianceMode.POPULATION)[j], TIGHT,
+                    "variance " + j);
+        }
+    }
+
+    @Test
+    void missingValuesAreLeftOutOfTheirOwnFeatureOnly() {
+        double[][] rows = Data.dense(14, 400, 3);
+        double[][] complete = new double[3][];
+        FeatureSummary dense = new FeatureSummary();
+        FeatureSummary sparse = new FeatureSummary();
+        List<List<Double>> kept = List.of(new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
+        double[] invalid = {Double.NaN, Double.POSITIVE_INFINITY, Double.NEGATIVE_INFINITY};
+        for (int i = 0; i < rows.length; i++) {
+            double[] row = rows[i].clone();
+            if (i % 7 == 0) {
+                row[i % 3] = invalid[i % 3];
+            }
+            for (int j = 0; j < 3; j++) {
+                if (Double.isFinite(row[j])) {
+                    kept.get(j).add(row[j]);
+                }
+            }
+            (i % 2 == 0 ? dense : sparse).addWithMissing(row, 1.0);
+            sparse.addSparseWithMissing(3, new int[] {0, 1, 2}, row, 3, 0.0);
+        }
+        FeatureStatistics statistics = dense.merge(sparse).toStatistics();
+        for (int j = 0; j < 3; j++) {
+            complete[j] = kept.get(j).stream().mapToDouble(Double::doubleValue).toArray();
+            ExactReference reference = ExactReference.of(column(complete[j]));
+            assertEquals(complete[j].length, statistics.count()[j], "count of feature " + j);
+            assertEquals(complete[j].length, statistics.weightSum()[j], "weight of feature " + j);
+            assertRelative(reference.mean(0), statistics.mean()[j], TIGHT, "mean " + j);
+            assertRelative(reference.populationVariance(0), statistics.variance(VarianceMode.POPULATION)[j], TIGHT,
+                    "variance " + j);
+            assertRelative(reference.sampleVariance(0), statistics.variance(VarianceMode.SAMPLE)[j], TIGHT,
+                    "sample variance " + j);
+        }
+        assertEquals(400, statistics.rowCount(), "rows of weight zero are not counted");
+    }
+
+    @Test
+    void sparseMissingValuesKeepTheImplicitZerosOfTheRow() {
+        // Feature 1: values 4 (stored), NaN (missing), and one implicit zero -> mean 2, population variance 4.
+        FeatureSummary summary = new FeatureSummary()
+                .addSparseWithMissing(2, new int[] {0, 1}, new double[] {1, 4}, 2, 1.0)
+                .addSparseWithMissing(2, new int[] {1}, new double[] {Double.NaN}, 1, 1.0)
+                .addSparseWithMissing(2, new int[] {0}, new double[] {1}, 1, 1.0);
+        FeatureStatistics statistics = summary.toStatistics();
+        assertArrayEquals(new long[] {3, 2}, statistics.count());
+        assertArrayEquals(new double[] {2.0 / 3.0, 2.0}, statistics.mean(), 1e-15);
+        assertArrayEquals(new double[] {2.0 / 9.0, 4.0}, statistics.variance(VarianceMode.POPULATION), 1e-15);
+    }
+
+    @Test
+    void aFeatureWithEveryValueMissingHasNoStatistics() {
+        FeatureSummary summary = new FeatureSummary().addWithMissing(new double[] {1, Double.NaN}, 1.0)
+                .addWithMissing(new double[] {2, Double.NaN}, 1.0);
+        IllegalArgumentException error = assertThrows(IllegalArgumentException.class, summary::toStatistics);
+        assertTrue(error.getMessage().startsWith("feature 1 has no value with positive weight"), error.getMessage());
+    }
+
+    private static double[][] column(double[] values) {
+        double[][] rows = new double[values.length][];
+        for (int i = 0; i < values.length; i++) {
+            rows[i] = new double[] {values[i]};
+        }
+        return rows;
     }
 }

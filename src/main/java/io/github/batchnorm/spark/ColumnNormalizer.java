@@ -1,0 +1,123 @@
+package io.github.batchnorm.spark;
+
+import io.github.batchnorm.stats.AffineCoefficients;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.spark.sql.Column;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.functions;
+import org.apache.spark.sql.types.DataType;
+import org.apache.spark.sql.types.DataTypes;
+
+/**
+ * The transform of scalar and array columns, built from Spark SQL expressions ({@code x * a + b} with literal
+ * coefficients) rather than a UDF, so the optimizer sees through it and whole-stage code generation compiles it. Invalid
+ * values are handled in the same expressions: {@code raise_error} for "error", a filter for "skip", a pass-through for
+ * "keep".
+ */
+public final class ColumnNormalizer {
+    private static final Column POSITIVE_INFINITY = functions.lit(Double.POSITIVE_INFINITY);
+
+    private ColumnNormalizer() {
+    }
+
+    /** Appends the normalised output columns of scalar or array input to {@code dataset}. */
+    public static Dataset<Row> transform(Dataset<?> dataset, FeatureInput input, AffineCoefficients coefficients,
+            HandleInvalid handleInvalid) {
+        return input.kind() == FeatureInput.Kind.SCALARS
+                ? transformScalars(dataset, input, coefficients, handleInvalid)
+                : transformArray(dataset, input, coefficients, handleInvalid);
+    }
+
+    /** True for a finite double; false for NaN, infinities (NaN sorts above +Infinity in Spark SQL) and null. */
+    private static Column isFinite(Column x) {
+        return functions.abs(x).lt(POSITIVE_INFINITY);
+    }
+
+    private static Column describeValue(Column x) {
+        return functions.coalesce(x.cast(DataTypes.StringType), functions.lit("null"));
+    }
+
+    private static Dataset<Row> transformScalars(Dataset<?> dataset, FeatureInput input, AffineCoefficients coefficients,
+            HandleInvalid handleInvalid) {
+        String[] inputCols = input.inputCols();
+        String[] outputCols = input.outputCols();
+        double[] scale = coefficients.scale();
+        double[] shift = coefficients.shift();
+        Dataset<?> rows = dataset;
+        if (handleInvalid == HandleInvalid.SKIP) {
+            Column allFinite = functions.lit(true);
+            for (String inputCol : inputCols) {
+                allFinite = allFinite.and(isFinite(functions.col(inputCol).cast(DataTypes.DoubleType)));
+            }
+            rows = dataset.filter(allFinite);
+        }
+        List<Column> columns = new ArrayList<>();
+        columns.add(functions.col("*"));
+        for (int j = 0; j < inputCols.length; j++) {
+            Column x = functions.col(inputCols[j]).cast(DataTypes.DoubleType);
+            Column normalized = x.multiply(functions.lit(scale[j])).plus(functions.lit(shift[j]));
+            Column output;
+            switch (handleInvalid) {
+                case ERROR:
+                    output = functions.when(isFinite(x), normalized).otherwise(functions.raise_error(functions.concat(
+                            functions.lit("Input column '" + inputCols[j] + "' has an invalid value "), describeValue(x),
+                            functions.lit("." + InvalidValues.ADVICE))).cast(DataTypes.DoubleType));
+                    break;
+                case KEEP:
+                    output = functions.when(isFinite(x), normalized).otherwise(x);
+                    break;
+                default:
+                    output = normalized;
+            }
+            columns.add(output.as(outputCols[j]));
+        }
+        return rows.select(columns.toArray(new Column[0]));
+    }
+
+    private static Dataset<Row> transformArray(Dataset<?> dataset, FeatureInput input, AffineCoefficients coefficients,
+            HandleInvalid handleInvalid) {
+        String inputCol = input.inputCol();
+        int numFeatures = coefficients.numFeatures();
+        Column array = functions.col(inputCol);
+        Column scale = functions.lit(coefficients.scale());
+        Column shift = functions.lit(coefficients.shift());
+        DataType elementType = input.floatElements() ? DataTypes.FloatType : DataTypes.DoubleType;
+        DataType outputType = DataTypes.createArrayType(elementType, true);
+        Dataset<?> rows = dataset;
+        if (handleInvalid == HandleInvalid.SKIP) {
+            rows = dataset.filter(array.isNotNull()
+                    .and(functions.forall(array, x -> isFinite(x.cast(DataTypes.DoubleType)))));
+        }
+        Column normalized = functions.transform(array, (element, index) -> {
+            Column x = element.cast(DataTypes.DoubleType);
+            Column y = x.multiply(scale.getItem(index)).plus(shift.getItem(index));
+            if (input.floatElements()) {
+                y = y.cast(elementType);
+            }
+            switch (handleInvalid) {
+                case ERROR:
+                    return functions.when(isFinite(x), y).otherwise(functions.raise_error(functions.concat(
+                            functions.lit("Input column '" + inputCol + "' has an invalid value "), describeValue(x),
+                            functions.lit(" at index "), index.cast(DataTypes.StringType),
+                            functions.lit("." + InvalidValues.ADVICE))).cast(elementType));
+                case KEEP:
+                    return functions.when(isFinite(x), y).otherwise(element);
+                default:
+                    return y;
+            }
+        });
+        Column sizeError = functions.raise_error(functions.concat(
+                functions.lit("Input column '" + inputCol + "' has an array of length "),
+                functions.size(array).cast(DataTypes.StringType),
+                functions.lit(", but the model was fitted on " + numFeatures + " features.")));
+        Column nullRow = handleInvalid == HandleInvalid.ERROR
+                ? functions.raise_error(functions.lit(InvalidValues.nullRow(inputCol, "array")))
+                : functions.lit(null);
+        Column output = functions.when(array.isNull(), nullRow.cast(outputType))
+                .when(functions.size(array).notEqual(numFeatures), sizeError.cast(outputType))
+                .otherwise(normalized);
+        return rows.select(functions.col("*"), output.as(input.outputCols()[0]));
+    }
+}
