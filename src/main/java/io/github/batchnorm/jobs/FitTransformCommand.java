@@ -1,0 +1,109 @@
+package io.github.batchnorm.jobs;
+
+import io.github.batchnorm.BatchNormalization;
+import io.github.batchnorm.BatchNormalizationModel;
+import io.github.batchnorm.stats.FeatureStatistics;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.storage.StorageLevel;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/** {@code batchnorm fit-transform}: fits on a table, writes it normalised, and shows the statistics before and after. */
+@Command(name = "fit-transform", mixinStandardHelpOptions = true,
+        description = "Fit on a table and write it normalised; optionally save the model.")
+final class FitTransformCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--input", required = true, paramLabel = "PATH", description = "Table to fit on and normalise.")
+    String input;
+
+    @Option(names = "--output", required = true, paramLabel = "PATH", description = "Where to write the result.")
+    String output;
+
+    @Option(names = "--model", paramLabel = "DIR", description = "Also save the model here.")
+    String model;
+
+    @Option(names = "--format", paramLabel = "F", description = "Input format; default: from the path.")
+    String format;
+
+    @Option(names = "--output-format", paramLabel = "F", description = "Output format; default: from the output path,"
+            + " else the input format.")
+    String outputFormat;
+
+    @Option(names = "--schema", paramLabel = "DDL", description = "Schema of the input.")
+    String schema;
+
+    @Option(names = "--overwrite", description = "Replace an existing output or model.")
+    boolean overwrite;
+
+    @Mixin
+    NormalizationOptions normalization;
+
+    @Mixin
+    BatchNormJob.SparkOptions sparkOptions;
+
+    @Override
+    public Integer call() {
+        normalization.validate();
+        SparkSession spark = sparkOptions.session("fit-transform");
+        TableIO io = new TableIO(spark);
+        io.requireWritable(output, overwrite, "Output");
+        if (model != null) {
+            io.requireWritable(model, overwrite, "Model");
+        }
+        String inputFormat = io.detectFormat(input, format);
+        Dataset<Row> table = io.read(input, inputFormat, schema).persist(StorageLevel.MEMORY_AND_DISK());
+        try {
+            long started = System.nanoTime();
+            BatchNormalizationModel fitted = normalization.applyAffine(normalization.estimator().fit(table));
+            Dataset<Row> normalized = fitted.transform(table).persist(StorageLevel.MEMORY_AND_DISK());
+            io.writeTable(normalized, output, OutputFormats.choose(io, output, outputFormat, inputFormat), overwrite);
+            double seconds = (System.nanoTime() - started) / 1e9;
+            if (model != null) {
+                ModelFiles.save(io, fitted, model, overwrite);
+            }
+            var out = spec.commandLine().getOut();
+            out.println("Before (fitted statistics):");
+            out.print(ModelReport.table(fitted));
+            out.println();
+            out.println("After (statistics of the normalised output):");
+            out.print(after(fitted, normalized));
+            out.printf(Locale.ROOT, "Fitted and wrote %d rows in %.2f s to %s%s%n", fitted.count(), seconds, output,
+                    model == null ? "" : "; model saved to " + model);
+            normalized.unpersist();
+            return BatchNormJob.OK;
+        } finally {
+            table.unpersist();
+        }
+    }
+
+    /** The outputs' own mean and population variance, measured with the same one-pass statistics. */
+    private static String after(BatchNormalizationModel fitted, Dataset<Row> normalized) {
+        BatchNormalization measure = new BatchNormalization().setHandleInvalid("keep");
+        List<String> names;
+        if (fitted.isSet(fitted.outputCols())) {
+            String[] outputs = fitted.getOutputCols();
+            measure.setInputCols(outputs).setOutputCols(java.util.Arrays.stream(outputs).map(name -> name + "__after")
+                    .toArray(String[]::new));
+            names = List.of(outputs);
+        } else {
+            measure.setInputCol(fitted.getOutputCol()).setOutputCol(fitted.getOutputCol() + "__after");
+            names = new java.util.ArrayList<>();
+            for (int j = 0; j < fitted.numFeatures(); j++) {
+                names.add(fitted.getOutputCol() + "[" + j + "]");
+            }
+        }
+        FeatureStatistics statistics = measure.fit(normalized).statistics();
+        return ModelReport.afterTable(names, statistics.mean(),
+                statistics.variance(io.github.batchnorm.stats.VarianceMode.POPULATION));
+    }
+}

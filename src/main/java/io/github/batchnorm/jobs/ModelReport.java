@@ -1,0 +1,123 @@
+package io.github.batchnorm.jobs;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.github.batchnorm.BatchNormalizationModel;
+import io.github.batchnorm.stats.FeatureStatistics;
+import java.util.ArrayList;
+import java.util.List;
+
+/** What {@code describe} and {@code fit} print about a model: an aligned table, or one JSON object. */
+final class ModelReport {
+    private ModelReport() {
+    }
+
+    /** Per-feature names: the scalar input columns, or {@code col[j]} for a Vector or array column. */
+    static List<String> featureNames(BatchNormalizationModel model) {
+        List<String> names = new ArrayList<>();
+        if (model.isSet(model.inputCols())) {
+            names.addAll(List.of(model.getInputCols()));
+        } else {
+            for (int j = 0; j < model.numFeatures(); j++) {
+                names.add(model.getInputCol() + "[" + j + "]");
+            }
+        }
+        return names;
+    }
+
+    /**
+     * The model as JSON: {@code inputCols} (or {@code inputCol}), {@code epsilon}, {@code varianceMode}, and per-feature
+     * arrays {@code count}, {@code mean}, {@code variance}, {@code gamma}, {@code beta}. Doubles are written in their
+     * shortest form that parses back to the identical double.
+     */
+    static String json(BatchNormalizationModel model) {
+        ObjectMapper mapper = new ObjectMapper();
+        ObjectNode root = mapper.createObjectNode();
+        if (model.isSet(model.inputCols())) {
+            ArrayNode inputs = root.putArray("inputCols");
+            for (String input : model.getInputCols()) {
+                inputs.add(input);
+            }
+        } else {
+            root.put("inputCol", model.getInputCol());
+        }
+        root.put("epsilon", model.getEpsilon());
+        root.put("varianceMode", model.getVarianceMode());
+        root.put("center", model.getCenter());
+        root.put("scale", model.getScale());
+        root.put("numFeatures", model.numFeatures());
+        root.put("rowCount", model.count());
+        FeatureStatistics statistics = model.statistics();
+        ArrayNode count = root.putArray("count");
+        for (long c : statistics.count()) {
+            count.add(c);
+        }
+        putDoubles(root.putArray("mean"), statistics.mean());
+        putDoubles(root.putArray("variance"), model.variance().toArray());
+        putDoubles(root.putArray("gamma"), model.gammaValues().toArray());
+        putDoubles(root.putArray("beta"), model.betaValues().toArray());
+        try {
+            return mapper.writerWithDefaultPrettyPrinter().writeValueAsString(root);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static void putDoubles(ArrayNode array, double[] values) {
+        for (double value : values) {
+            array.add(value);
+        }
+    }
+
+    /** An aligned table: feature, count, mean, variance, gamma, beta. */
+    static String table(BatchNormalizationModel model) {
+        List<String[]> rows = new ArrayList<>();
+        rows.add(new String[] {"feature", "count", "mean", "variance", "gamma", "beta"});
+        List<String> names = featureNames(model);
+        long[] counts = model.statistics().count();
+        double[] mean = model.statistics().mean();
+        double[] variance = model.variance().toArray();
+        double[] gamma = model.gammaValues().toArray();
+        double[] beta = model.betaValues().toArray();
+        for (int j = 0; j < names.size(); j++) {
+            rows.add(new String[] {names.get(j), Long.toString(counts[j]), format(mean[j]), format(variance[j]),
+                format(gamma[j]), format(beta[j])});
+        }
+        return align(rows) + "epsilon " + model.getEpsilon() + ", " + model.getVarianceMode() + " variance, "
+                + model.count() + " rows\n";
+    }
+
+    /** Two statistics per output feature (after normalising): mean and variance. */
+    static String afterTable(List<String> names, double[] mean, double[] variance) {
+        List<String[]> rows = new ArrayList<>();
+        rows.add(new String[] {"output", "mean", "variance"});
+        for (int j = 0; j < names.size(); j++) {
+            rows.add(new String[] {names.get(j), format(mean[j]), format(variance[j])});
+        }
+        return align(rows);
+    }
+
+    private static String format(double value) {
+        return String.format(java.util.Locale.ROOT, "%.6g", value);
+    }
+
+    private static String align(List<String[]> rows) {
+        int[] widths = new int[rows.get(0).length];
+        for (String[] row : rows) {
+            for (int i = 0; i < row.length; i++) {
+                widths[i] = Math.max(widths[i], row[i].length());
+            }
+        }
+        StringBuilder text = new StringBuilder();
+        for (String[] row : rows) {
+            for (int i = 0; i < row.length; i++) {
+                String cell = i == 0 ? String.format("%-" + widths[i] + "s", row[i])
+                        : String.format("%" + widths[i] + "s", row[i]);
+                text.append(i == 0 ? "" : "  ").append(cell);
+            }
+            text.append('\n');
+        }
+        return text.toString();
+    }
+}

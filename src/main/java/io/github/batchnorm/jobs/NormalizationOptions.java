@@ -1,0 +1,139 @@
+package io.github.batchnorm.jobs;
+
+import io.github.batchnorm.BatchNormalization;
+import io.github.batchnorm.BatchNormalizationModel;
+import java.util.Arrays;
+import java.util.List;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Option;
+
+/** The options that shape a fit: which columns, and every param of the estimator. */
+final class NormalizationOptions {
+    static final String OUTPUT_SUFFIX = "_bn";
+
+    @ArgGroup(exclusive = true, multiplicity = "1")
+    Columns columns;
+
+    static final class Columns {
+        @Option(names = "--input-cols", split = ",", paramLabel = "COL", description = "Numeric scalar columns, one"
+                + " feature each.")
+        List<String> inputCols;
+
+        @Option(names = "--input-col", paramLabel = "COL", description = "One Vector or array column.")
+        String inputCol;
+    }
+
+    @Option(names = "--output-cols", split = ",", paramLabel = "COL",
+            description = "Output names for --input-cols; default: each input name + '_bn'.")
+    List<String> outputCols;
+
+    @Option(names = "--output-col", paramLabel = "COL", description = "Output name for --input-col; default: input + '_bn'.")
+    String outputCol;
+
+    @Option(names = "--epsilon", paramLabel = "E", description = "Added to the variance; default: 1e-5.")
+    Double epsilon;
+
+    @Option(names = "--gamma", split = ",", paramLabel = "V",
+            description = "Scale: one value for every feature, or one per feature; default: 1.")
+    double[] gamma;
+
+    @Option(names = "--beta", split = ",", paramLabel = "V",
+            description = "Offset: one value for every feature, or one per feature; default: 0.")
+    double[] beta;
+
+    @Option(names = "--no-center", description = "Do not subtract the mean (or add beta).")
+    boolean noCenter;
+
+    @Option(names = "--no-scale", description = "Do not divide by the standard deviation (or multiply by gamma).")
+    boolean noScale;
+
+    @Option(names = "--variance", paramLabel = "MODE", description = "population (default) or sample.")
+    String variance;
+
+    @Option(names = "--weight-col", paramLabel = "COL", description = "Column of row weights (>= 0).")
+    String weightCol;
+
+    @Option(names = "--handle-invalid", paramLabel = "MODE",
+            description = "null/NaN/Inf values: error (default), skip or keep.")
+    String handleInvalid;
+
+    /** The estimator these options describe; gamma and beta are applied to the model once its size is known. */
+    BatchNormalization estimator() {
+        BatchNormalization estimator = new BatchNormalization();
+        if (columns.inputCols != null) {
+            if (outputCol != null) {
+                throw new UsageException("--output-col goes with --input-col; with --input-cols use --output-cols.");
+            }
+            String[] inputs = columns.inputCols.toArray(new String[0]);
+            String[] outputs = outputCols != null ? outputCols.toArray(new String[0])
+                    : Arrays.stream(inputs).map(name -> name + OUTPUT_SUFFIX).toArray(String[]::new);
+            estimator.setInputCols(inputs).setOutputCols(outputs);
+        } else {
+            if (outputCols != null) {
+                throw new UsageException("--output-cols goes with --input-cols; with --input-col use --output-col.");
+            }
+            estimator.setInputCol(columns.inputCol).setOutputCol(outputCol != null ? outputCol : columns.inputCol
+                    + OUTPUT_SUFFIX);
+        }
+        if (epsilon != null) {
+            option("--epsilon", epsilon, "a finite number >= 0", () -> estimator.setEpsilon(epsilon));
+        }
+        estimator.setCenter(!noCenter).setScale(!noScale);
+        if (variance != null) {
+            option("--variance", variance, "population or sample", () -> estimator.setVarianceMode(variance));
+        }
+        if (weightCol != null) {
+            estimator.setWeightCol(weightCol);
+        }
+        if (handleInvalid != null) {
+            option("--handle-invalid", handleInvalid, "error, skip or keep", () -> estimator.setHandleInvalid(handleInvalid));
+        }
+        return estimator;
+    }
+
+    /** Applies an option through its param's validator, reporting a rejection in the option's own terms. */
+    private static void option(String name, Object value, String accepted, Runnable apply) {
+        try {
+            apply.run();
+        } catch (IllegalArgumentException e) {
+            throw new UsageException("Invalid value for " + name + ": '" + value + "'; expected " + accepted + ".");
+        }
+    }
+
+    /** Sets gamma and beta on a fitted model, expanding a single value to every feature. */
+    BatchNormalizationModel applyAffine(BatchNormalizationModel model) {
+        if (gamma != null) {
+            model.setGamma(expand("--gamma", gamma, model.numFeatures()));
+        }
+        if (beta != null) {
+            model.setBeta(expand("--beta", beta, model.numFeatures()));
+        }
+        return model;
+    }
+
+    private static double[] expand(String option, double[] values, int numFeatures) {
+        if (values.length == 1) {
+            double[] filled = new double[numFeatures];
+            Arrays.fill(filled, values[0]);
+            return filled;
+        }
+        if (values.length != numFeatures) {
+            throw new UsageException(option + " has " + values.length + " values, but there are " + numFeatures
+                    + " features: give one value, or one per feature.");
+        }
+        return values;
+    }
+
+    /** Validates option values that do not need the data, so bad values fail before any reading. */
+    void validate() {
+        estimator();
+        if (gamma != null) {
+            option("--gamma", java.util.Arrays.toString(gamma), "finite numbers", () -> new BatchNormalization()
+                    .setGamma(gamma));
+        }
+        if (beta != null) {
+            option("--beta", java.util.Arrays.toString(beta), "finite numbers", () -> new BatchNormalization()
+                    .setBeta(beta));
+        }
+    }
+}
