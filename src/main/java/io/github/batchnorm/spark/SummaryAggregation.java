@@ -32,23 +32,12 @@ public final class SummaryAggregation {
      */
     public static FeatureStatistics fit(Dataset<?> dataset, FeatureInput input, HandleInvalid handleInvalid, int depth,
             int expectedSize, String expectedSizeSource) {
-        RowFolder folder;
-        switch (input.kind()) {
-            case VECTOR:
-                folder = new VectorFolder(input, handleInvalid, expectedSize, expectedSizeSource);
-                break;
-            case ARRAY:
-                folder = new ArrayFolder(input, handleInvalid, expectedSize, expectedSizeSource);
-                break;
-            default:
-                folder = new ScalarFolder(input, handleInvalid, expectedSize, expectedSizeSource);
-        }
-        FeatureSummary summary;
-        try {
-            summary = dataset.select(input.fitColumns()).queryExecution().toRdd().toJavaRDD()
-                    .treeAggregate(new FeatureSummary(), folder, new MergeSummaries(input), depth);
-        } catch (Exception e) {
-            throw TaskFailures.unwrapInvalidInput(e);
+        // Under "error", a NaN or infinity needs no check per value: it makes its feature's statistics non-finite, and
+        // only then does a second, checking pass find it and name it. Nulls are always checked (they cannot be added).
+        FeatureSummary summary = aggregate(dataset, input, handleInvalid, depth, expectedSize, expectedSizeSource,
+                handleInvalid != HandleInvalid.ERROR);
+        if (handleInvalid == HandleInvalid.ERROR && !summary.isFinite()) {
+            aggregate(dataset, input, handleInvalid, depth, expectedSize, expectedSizeSource, true);
         }
         if (summary.count() == 0) {
             throw new IllegalArgumentException("Cannot fit on an empty dataset: " + input.describe() + " has no rows"
@@ -62,6 +51,27 @@ public final class SummaryAggregation {
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(input.describe() + ": " + e.getMessage()
                     + ". Every feature needs at least one valid value.", e);
+        }
+    }
+
+    private static FeatureSummary aggregate(Dataset<?> dataset, FeatureInput input, HandleInvalid handleInvalid,
+            int depth, int expectedSize, String expectedSizeSource, boolean checkFinite) {
+        RowFolder folder;
+        switch (input.kind()) {
+            case VECTOR:
+                folder = new VectorFolder(input, handleInvalid, expectedSize, expectedSizeSource, checkFinite);
+                break;
+            case ARRAY:
+                folder = new ArrayFolder(input, handleInvalid, expectedSize, expectedSizeSource, checkFinite);
+                break;
+            default:
+                folder = new ScalarFolder(input, handleInvalid, expectedSize, expectedSizeSource, checkFinite);
+        }
+        try {
+            return dataset.select(input.fitColumns()).queryExecution().toRdd().toJavaRDD()
+                    .treeAggregate(new FeatureSummary(), folder, new MergeSummaries(input), depth);
+        } catch (Exception e) {
+            throw TaskFailures.unwrapInvalidInput(e);
         }
     }
 
@@ -80,10 +90,13 @@ public final class SummaryAggregation {
         private final int weightOrdinal;
         private final int expectedSize;
         private final String expectedSizeSource;
+        /** Whether values are checked for NaN and infinity row by row (see {@link SummaryAggregation#fit}). */
+        final boolean checkFinite;
         transient double[] values;
 
         RowFolder(FeatureInput input, HandleInvalid handleInvalid, int expectedSize, String expectedSizeSource,
-                int featureColumns) {
+                int featureColumns, boolean checkFinite) {
+            this.checkFinite = checkFinite;
             this.input = input;
             this.handleInvalid = handleInvalid;
             this.column = input.inputCol();
@@ -137,6 +150,10 @@ public final class SummaryAggregation {
          * @param featureIndex the feature index of each position (a sparse vector's indices), or null if position is index
          */
         final boolean copyValid(ArrayData array, int size, double[] into, int[] featureIndex) {
+            if (InternalArrays.copyNonNullDoubles(array, size, into)
+                    && (!checkFinite || InternalArrays.allFinite(into, size))) {
+                return true;
+            }
             boolean valid = true;
             for (int i = 0; i < size; i++) {
                 if (array.isNullAt(i)) {
@@ -146,7 +163,7 @@ public final class SummaryAggregation {
                 } else {
                     double x = array.getDouble(i);
                     into[i] = x;
-                    if (!Double.isFinite(x)) {
+                    if (checkFinite && !Double.isFinite(x)) {
                         invalid(featureIndex == null ? i : featureIndex[i], Double.toString(x));
                         valid = false;
                     }
@@ -185,8 +202,9 @@ public final class SummaryAggregation {
         private static final long serialVersionUID = 1L;
         private final String[] columns;
 
-        ScalarFolder(FeatureInput input, HandleInvalid handleInvalid, int expectedSize, String expectedSizeSource) {
-            super(input, handleInvalid, expectedSize, expectedSizeSource, input.inputCols().length);
+        ScalarFolder(FeatureInput input, HandleInvalid handleInvalid, int expectedSize, String expectedSizeSource,
+                boolean checkFinite) {
+            super(input, handleInvalid, expectedSize, expectedSizeSource, input.inputCols().length, checkFinite);
             this.columns = input.inputCols();
         }
 
@@ -203,7 +221,7 @@ public final class SummaryAggregation {
                 } else {
                     double x = row.getDouble(j);
                     into[j] = x;
-                    if (!Double.isFinite(x)) {
+                    if (checkFinite && !Double.isFinite(x)) {
                         invalid(j, Double.toString(x));
                         valid = false;
                     }
@@ -224,8 +242,9 @@ public final class SummaryAggregation {
     private static final class ArrayFolder extends RowFolder {
         private static final long serialVersionUID = 1L;
 
-        ArrayFolder(FeatureInput input, HandleInvalid handleInvalid, int expectedSize, String expectedSizeSource) {
-            super(input, handleInvalid, expectedSize, expectedSizeSource, 1);
+        ArrayFolder(FeatureInput input, HandleInvalid handleInvalid, int expectedSize, String expectedSizeSource,
+                boolean checkFinite) {
+            super(input, handleInvalid, expectedSize, expectedSizeSource, 1, checkFinite);
         }
 
         @Override
@@ -241,42 +260,42 @@ public final class SummaryAggregation {
         }
     }
 
-    /**
-     * One Vector column, read as Spark stores it: a struct of (type: 0 sparse / 1 dense, size, indices, values), so no
-     * Vector object is built per row.
-     */
+    /** One Vector column, read in place by a {@link VectorReader}: no Vector object is built per row. */
     private static final class VectorFolder extends RowFolder {
         private static final long serialVersionUID = 1L;
-        private static final int SPARSE = 0;
+        private transient VectorReader reader;
         private transient int[] sparseIndices;
         private transient double[] sparseValues;
 
-        VectorFolder(FeatureInput input, HandleInvalid handleInvalid, int expectedSize, String expectedSizeSource) {
-            super(input, handleInvalid, expectedSize, expectedSizeSource, 1);
+        VectorFolder(FeatureInput input, HandleInvalid handleInvalid, int expectedSize, String expectedSizeSource,
+                boolean checkFinite) {
+            super(input, handleInvalid, expectedSize, expectedSizeSource, 1, checkFinite);
         }
 
         @Override
         void fold(FeatureSummary summary, InternalRow row, double weight) {
-            if (row.isNullAt(0)) {
+            if (reader == null) {
+                reader = new VectorReader();
+            }
+            if (!reader.read(row, 0)) {
                 nullRow("vector");
                 return;
             }
-            InternalRow vector = row.getStruct(0, 4);
-            ArrayData stored = vector.getArray(3);
+            ArrayData stored = reader.values();
             int storedCount = stored.numElements();
-            if (vector.getByte(0) != SPARSE) {
+            if (reader.isDense()) {
                 double[] into = denseBuffer(storedCount);
                 addDense(summary, into, copyValid(stored, storedCount, into, null), weight);
                 return;
             }
-            int size = vector.getInt(1);
+            int size = reader.size();
             checkSize(summary, size);
             if (sparseIndices == null || sparseIndices.length < storedCount) {
                 int capacity = Math.max(storedCount, 16);
                 sparseIndices = new int[capacity];
                 sparseValues = new double[capacity];
             }
-            ArrayData storedIndices = vector.getArray(2);
+            ArrayData storedIndices = reader.indices();
             for (int k = 0; k < storedCount; k++) {
                 sparseIndices[k] = storedIndices.getInt(k);
             }

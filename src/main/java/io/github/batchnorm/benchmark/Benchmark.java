@@ -1,0 +1,338 @@
+package io.github.batchnorm.benchmark;
+
+import io.github.batchnorm.BatchNormalization;
+import io.github.batchnorm.BatchNormalizationModel;
+import io.github.batchnorm.spark.InternalArrays;
+import io.github.batchnorm.spark.VectorReader;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.Callable;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.ml.feature.StandardScaler;
+import org.apache.spark.ml.feature.StandardScalerModel;
+import org.apache.spark.ml.linalg.SQLDataTypes;
+import org.apache.spark.ml.linalg.Vectors;
+import org.apache.spark.sql.Column;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.catalyst.util.ArrayData;
+import org.apache.spark.sql.functions;
+import org.apache.spark.sql.types.StructType;
+import org.apache.spark.storage.StorageLevel;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * Measures {@code BatchNormalization} against its peers in one run: Spark's {@code StandardScaler}, the scan floor (a job
+ * that reads every value of the same cached column through the same access path and only sums it), and, for scalar
+ * columns, the plain SQL aggregate and expression. Data is generated in memory with a fixed seed and cached; each
+ * contender is warmed up, then the contenders run in alternation, and the medians and their ratios are reported as a
+ * markdown table (also written to {@code target/benchmark.md}).
+ */
+@Command(name = "benchmark", mixinStandardHelpOptions = true,
+        description = "BatchNormalization vs StandardScaler vs the scan floor, medians of alternating repetitions.")
+public final class Benchmark implements Callable<Integer> {
+    /** The shapes of the README's table, and tiny ones for a smoke test. */
+    enum Shape {
+        DENSE_1M_X_100("dense 1,000,000 x 100", Kind.DENSE, 1_000_000, 100, 1.0),
+        DENSE_100K_X_1000("dense 100,000 x 1,000", Kind.DENSE, 100_000, 1_000, 1.0),
+        SPARSE_1M_X_10K("sparse 1,000,000 x 10,000, 1% non-zero", Kind.SPARSE, 1_000_000, 10_000, 0.01),
+        SCALAR_5M_X_10("5,000,000 rows x 10 scalar columns", Kind.SCALAR, 5_000_000, 10, 1.0),
+        QUICK_DENSE("quick: dense 10,000 x 20", Kind.DENSE, 10_000, 20, 1.0),
+        QUICK_SPARSE("quick: sparse 10,000 x 1,000, 1% non-zero", Kind.SPARSE, 10_000, 1_000, 0.01),
+        QUICK_SCALAR("quick: 20,000 rows x 5 scalar columns", Kind.SCALAR, 20_000, 5, 1.0);
+
+        final String label;
+        final Kind kind;
+        final int rows;
+        final int features;
+        final double density;
+
+        Shape(String label, Kind kind, int rows, int features, double density) {
+            this.label = label;
+            this.kind = kind;
+            this.rows = rows;
+            this.features = features;
+            this.density = density;
+        }
+
+        boolean quick() {
+            return name().startsWith("QUICK");
+        }
+    }
+
+    enum Kind { DENSE, SPARSE, SCALAR }
+
+    @Option(names = "--quick", description = "Tiny shapes only, in seconds.")
+    boolean quick;
+
+    @Option(names = "--shape", description = "Only this shape: ${COMPLETION-CANDIDATES}.")
+    Shape onlyShape;
+
+    @Option(names = "--repetitions", defaultValue = "5", description = "Timed repetitions per contender (>= 1). Default:"
+            + " ${DEFAULT-VALUE}.")
+    int repetitions;
+
+    @Option(names = "--warmup", defaultValue = "2", description = "Untimed runs per contender first. Default: ${DEFAULT-VALUE}.")
+    int warmup;
+
+    @Option(names = "--master", defaultValue = "local[2]", description = "Default: ${DEFAULT-VALUE}.")
+    String master;
+
+    @Option(names = "--partitions", defaultValue = "4", description = "Partitions of the cached data (two per core on the"
+            + " reference machine). Default: ${DEFAULT-VALUE}.")
+    int partitions;
+
+    @Option(names = "--output", defaultValue = "target/benchmark.md", description = "Default: ${DEFAULT-VALUE}.")
+    Path output;
+
+    private SparkSession spark;
+    private final List<String> table = new ArrayList<>();
+
+    public static void main(String[] args) {
+        if (System.getProperty("log4j2.configurationFile") == null) {
+            System.setProperty("log4j2.configurationFile", "classpath:io/github/batchnorm/jobs/log4j2-quiet.properties");
+        }
+        int code = new CommandLine(new Benchmark()).execute(args);
+        SparkSession.getDefaultSession().foreach(session -> {
+            session.stop();
+            return null;
+        });
+        System.exit(code);
+    }
+
+    @Override
+    public Integer call() {
+        if (quick) {
+            // A smoke test of every code path, not a measurement.
+            repetitions = Math.min(repetitions, 1);
+            warmup = Math.min(warmup, 1);
+            partitions = Math.min(partitions, 2);
+        }
+        if (repetitions < 1 || warmup < 0) {
+            throw new CommandLine.ParameterException(new CommandLine(this), "--repetitions must be >= 1 and --warmup >= 0");
+        }
+        spark = SparkSession.builder().master(master).appName("batchnorm benchmark")
+                .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", Integer.toString(partitions))
+                .getOrCreate();
+        table.add("| shape | task | contender | median seconds | ratio to StandardScaler | ratio to floor |");
+        table.add("|---|---|---|---:|---:|---:|");
+        for (Shape shape : Shape.values()) {
+            if ((onlyShape != null && shape != onlyShape) || (onlyShape == null && shape.quick() != quick)) {
+                continue;
+            }
+            run(shape);
+        }
+        String header = String.format(Locale.ROOT, "Spark %s, master %s, %d cores, Java %s, %d partitions, median of %d"
+                + " alternating repetitions after %d warm-up runs each.%n%n", spark.version(), master,
+                Runtime.getRuntime().availableProcessors(), System.getProperty("java.version"), partitions, repetitions,
+                warmup);
+        String markdown = header + String.join("\n", table) + "\n";
+        System.out.print("\n" + markdown);
+        try {
+            Path parent = output.toAbsolutePath().getParent();
+            Files.createDirectories(parent);
+            Files.writeString(output, markdown, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return 0;
+    }
+
+    private void run(Shape shape) {
+        System.out.println("Generating " + shape.label + " ...");
+        if (shape.kind == Kind.SCALAR) {
+            runScalar(shape);
+        } else {
+            runVector(shape);
+        }
+    }
+
+    private void runVector(Shape shape) {
+        Dataset<Row> data = vectors(shape).persist(StorageLevel.MEMORY_ONLY());
+        data.count();
+        BatchNormalization batchNorm = new BatchNormalization().setInputCol("features").setOutputCol("normalized");
+        StandardScaler scaler = new StandardScaler().setInputCol("features").setOutputCol("normalized")
+                .setWithMean(true).setWithStd(true);
+
+        Map<String, Runnable> fit = new LinkedHashMap<>();
+        fit.put("BatchNormalization.fit", () -> batchNorm.fit(data));
+        fit.put("StandardScaler.fit", () -> scaler.fit(data));
+        fit.put("scan floor (sum every value)", () -> scanFloor(data));
+        report(shape, "fit", measure(fit), "StandardScaler.fit", "scan floor (sum every value)");
+
+        // Centring makes sparse vectors dense, so sparse data is transformed the way it is used: scaled, not centred.
+        boolean center = shape.kind != Kind.SPARSE;
+        BatchNormalizationModel ours = batchNorm.fit(data).setCenter(center);
+        StandardScalerModel theirs = scaler.setWithMean(center).fit(data);
+        Map<String, Runnable> transform = new LinkedHashMap<>();
+        transform.put("BatchNormalizationModel.transform", () -> noop(ours.transform(data)));
+        transform.put("StandardScalerModel.transform", () -> noop(theirs.transform(data)));
+        transform.put("column unchanged (floor)", () -> noop(data.withColumn("normalized", functions.col("features"))));
+        report(shape, center ? "transform to noop" : "transform to noop (scale only)", measure(transform),
+                "StandardScalerModel.transform", "column unchanged (floor)");
+        data.unpersist(true);
+    }
+
+    private void runScalar(Shape shape) {
+        Dataset<Row> data = scalars(shape).persist(StorageLevel.MEMORY_ONLY());
+        data.count();
+        String[] inputs = data.columns();
+        String[] outputs = Arrays.stream(inputs).map(name -> name + "_bn").toArray(String[]::new);
+        BatchNormalization batchNorm = new BatchNormalization().setInputCols(inputs).setOutputCols(outputs);
+        List<Column> aggregates = new ArrayList<>();
+        for (String input : inputs) {
+            aggregates.add(functions.avg(input));
+            aggregates.add(functions.var_pop(input));
+        }
+        Column[] aggregateColumns = aggregates.toArray(new Column[0]);
+
+        Map<String, Runnable> fit = new LinkedHashMap<>();
+        fit.put("BatchNormalization.fit", () -> batchNorm.fit(data));
+        fit.put("SQL avg + var_pop (floor)", () -> data.select(aggregateColumns).collectAsList());
+        report(shape, "fit", measure(fit), null, "SQL avg + var_pop (floor)");
+
+        BatchNormalizationModel model = batchNorm.fit(data);
+        double[] scale = model.coefficients().scale();
+        double[] shift = model.coefficients().shift();
+        List<Column> plain = new ArrayList<>();
+        plain.add(functions.col("*"));
+        for (int j = 0; j < inputs.length; j++) {
+            plain.add(functions.col(inputs[j]).multiply(scale[j]).plus(shift[j]).as(outputs[j]));
+        }
+        Column[] plainColumns = plain.toArray(new Column[0]);
+        Map<String, Runnable> transform = new LinkedHashMap<>();
+        transform.put("BatchNormalizationModel.transform", () -> noop(model.transform(data)));
+        transform.put("plain c * a + b (floor)", () -> noop(data.select(plainColumns)));
+        report(shape, "transform to noop", measure(transform), null, "plain c * a + b (floor)");
+        data.unpersist(true);
+    }
+
+    /** Warm-up runs of each contender, then rounds in which every contender runs once; returns the medians. */
+    private Map<String, Double> measure(Map<String, Runnable> contenders) {
+        for (Runnable contender : contenders.values()) {
+            for (int i = 0; i < warmup; i++) {
+                contender.run();
+            }
+        }
+        Map<String, List<Double>> seconds = new LinkedHashMap<>();
+        contenders.keySet().forEach(name -> seconds.put(name, new ArrayList<>()));
+        for (int round = 0; round < repetitions; round++) {
+            for (Map.Entry<String, Runnable> contender : contenders.entrySet()) {
+                long started = System.nanoTime();
+                contender.getValue().run();
+                seconds.get(contender.getKey()).add((System.nanoTime() - started) / 1e9);
+            }
+        }
+        Map<String, Double> medians = new LinkedHashMap<>();
+        seconds.forEach((name, times) -> medians.put(name, median(times)));
+        return medians;
+    }
+
+    private void report(Shape shape, String task, Map<String, Double> medians, String peer, String floor) {
+        for (Map.Entry<String, Double> result : medians.entrySet()) {
+            String toPeer = peer == null ? "" : String.format(Locale.ROOT, "%.2f", result.getValue() / medians.get(peer));
+            String toFloor = String.format(Locale.ROOT, "%.2f", result.getValue() / medians.get(floor));
+            String row = String.format(Locale.ROOT, "| %s | %s | %s | %.3f | %s | %s |", shape.label, task,
+                    result.getKey(), result.getValue(), toPeer, toFloor);
+            table.add(row);
+            System.out.println(row);
+        }
+    }
+
+    private static double median(List<Double> values) {
+        double[] sorted = values.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+        int middle = sorted.length / 2;
+        return sorted.length % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+    }
+
+    private static void noop(Dataset<Row> result) {
+        result.write().format("noop").mode("overwrite").save();
+    }
+
+    /**
+     * Reads every stored value of the Vector column through the same access path as the fit (the query's internal rows,
+     * the values copied in bulk into a reusable buffer) and sums it.
+     */
+    private static double scanFloor(Dataset<Row> data) {
+        return data.select("features").queryExecution().toRdd().toJavaRDD().mapPartitions(rows -> {
+            double[] buffer = new double[0];
+            double sum = 0;
+            VectorReader reader = new VectorReader();
+            while (rows.hasNext()) {
+                reader.read(rows.next(), 0);
+                ArrayData values = reader.values();
+                int n = values.numElements();
+                if (buffer.length != n) {
+                    buffer = new double[n];
+                }
+                InternalArrays.copyNonNullDoubles(values, n, buffer);
+                for (int i = 0; i < n; i++) {
+                    sum += buffer[i];
+                }
+            }
+            return java.util.List.of(sum).iterator();
+        }).reduce(Double::sum);
+    }
+
+    /** Vector rows, generated per partition from a seed, so the data is the same on every run. */
+    private Dataset<Row> vectors(Shape shape) {
+        JavaSparkContext context = JavaSparkContext.fromSparkContext(spark.sparkContext());
+        List<Integer> slices = new ArrayList<>();
+        for (int i = 0; i < partitions; i++) {
+            slices.add(i);
+        }
+        int rows = shape.rows;
+        int features = shape.features;
+        double density = shape.density;
+        boolean sparse = shape.kind == Kind.SPARSE;
+        int partitionCount = partitions;
+        JavaRDD<Row> generated = context.parallelize(slices, partitions).flatMap(slice -> {
+            SplittableRandom random = new SplittableRandom(1_000_003L * slice + 17);
+            int count = rows / partitionCount + (slice < rows % partitionCount ? 1 : 0);
+            List<Row> out = new ArrayList<>(count);
+            for (int r = 0; r < count; r++) {
+                if (sparse) {
+                    int stored = (int) Math.round(features * density);
+                    int[] indices = random.ints(0, features).distinct().limit(stored).sorted().toArray();
+                    double[] values = new double[indices.length];
+                    for (int k = 0; k < values.length; k++) {
+                        values[k] = 1 + indices[k] % 7 + random.nextDouble();
+                    }
+                    out.add(RowFactory.create(Vectors.sparse(features, indices, values)));
+                } else {
+                    double[] values = new double[features];
+                    for (int j = 0; j < features; j++) {
+                        values[j] = (j % 10) * 100 + (1 + j % 5) * random.nextDouble();
+                    }
+                    out.add(RowFactory.create(Vectors.dense(values)));
+                }
+            }
+            return out.iterator();
+        });
+        return spark.createDataFrame(generated, new StructType().add("features", SQLDataTypes.VectorType()));
+    }
+
+    /** Double columns c0..c{n-1} with different offsets and scales. */
+    private Dataset<Row> scalars(Shape shape) {
+        List<Column> columns = new ArrayList<>();
+        for (int j = 0; j < shape.features; j++) {
+            columns.add(functions.rand(j).multiply(1 + j).plus(100.0 * j).as("c" + j));
+        }
+        return spark.range(0, shape.rows, 1, partitions).select(columns.toArray(new Column[0]));
+    }
+}
