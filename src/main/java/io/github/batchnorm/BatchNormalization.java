@@ -4,6 +4,7 @@ import io.github.batchnorm.spark.FeatureInput;
 import io.github.batchnorm.spark.HandleInvalid;
 import io.github.batchnorm.spark.SummaryAggregation;
 import io.github.batchnorm.stats.FeatureStatistics;
+import io.github.batchnorm.stats.Summation;
 import org.apache.spark.ml.Estimator;
 import org.apache.spark.ml.param.ParamMap;
 import org.apache.spark.ml.util.DefaultParamsReader;
@@ -74,7 +75,7 @@ public final class BatchNormalization extends Estimator<BatchNormalizationModel>
             expectedSizeSource = "beta";
         }
         FeatureStatistics statistics = SummaryAggregation.fit(dataset, input, HandleInvalid.fromParam(getHandleInvalid()),
-                getAggregationDepth(), expectedSize, expectedSizeSource);
+                Summation.fromParam(getSummation()), getAggregationDepth(), expectedSize, expectedSizeSource);
         BatchNormalizationModel model = new BatchNormalizationModel(uid, statistics).setParent(this);
         return copyValues(model, new ParamMap());
     }

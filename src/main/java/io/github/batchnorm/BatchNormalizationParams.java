@@ -86,6 +86,21 @@ public interface BatchNormalizationParams<S extends BatchNormalizationParams<S>>
         return paramDefinitions().aggregationDepth;
     }
 
+    /** {@code "fast"} or {@code "exact"} (bit-identical for any partitioning): how the fit sums. Default: {@code "fast"}. */
+    default Param<String> summation() {
+        return paramDefinitions().summation;
+    }
+
+    default String getSummation() {
+        return getOrDefault(summation());
+    }
+
+    /** Sets how the fit sums: {@code "fast"} or {@code "exact"}. */
+    default S setSummation(String value) {
+        set(summation(), value);
+        return self();
+    }
+
     default String getInputCol() {
         return getOrDefault(inputCol());
     }

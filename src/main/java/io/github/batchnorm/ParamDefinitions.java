@@ -1,6 +1,7 @@
 package io.github.batchnorm;
 
 import io.github.batchnorm.spark.HandleInvalid;
+import io.github.batchnorm.stats.Summation;
 import io.github.batchnorm.stats.VarianceMode;
 import java.io.Serializable;
 import org.apache.spark.ml.param.BooleanParam;
@@ -36,6 +37,7 @@ final class ParamDefinitions implements Serializable {
     final DoubleArrayParam beta;
     final Param<String> varianceMode;
     final IntParam aggregationDepth;
+    final Param<String> summation;
 
     ParamDefinitions(Params owner) {
         inputCol = new Param<>(owner, "inputCol",
@@ -80,7 +82,14 @@ final class ParamDefinitions implements Serializable {
                 "depth of the tree that merges the per-partition summaries (treeAggregate); >= 2. Default: 2",
                 ParamValidators.gtEq(2));
 
+        summation = new Param<>(owner, "summation",
+                "how the fit accumulates: 'fast' (double precision, as fast as reading the data; the last bits may differ"
+                        + " between partitionings) or 'exact' (exact sums: bit-identical statistics for any partitioning,"
+                        + " order and retry, within one ulp of the exact values, several times slower). Default: 'fast'",
+                ParamValidators.inArray((Object) Summation.paramValues()));
+
         owner.setDefault(inputCol, "features");
+        owner.setDefault(summation, Summation.FAST.paramValue());
         owner.setDefault(handleInvalid, HandleInvalid.ERROR.paramValue());
         owner.setDefault(outputCol, owner.uid() + "__output");
         owner.setDefault(epsilon, DEFAULT_EPSILON);

@@ -52,6 +52,7 @@ public final class Benchmark implements Callable<Integer> {
         DENSE_100K_X_1000("dense 100,000 x 1,000", Kind.DENSE, 100_000, 1_000, 1.0),
         SPARSE_1M_X_10K("sparse 1,000,000 x 10,000, 1% non-zero", Kind.SPARSE, 1_000_000, 10_000, 0.01),
         SCALAR_5M_X_10("5,000,000 rows x 10 scalar columns", Kind.SCALAR, 5_000_000, 10, 1.0),
+        SPARSE_100K_X_1M("sparse 100,000 x 1,000,000, 20 non-zeros per row", Kind.SPARSE, 100_000, 1_000_000, 2e-5),
         QUICK_DENSE("quick: dense 10,000 x 20", Kind.DENSE, 10_000, 20, 1.0),
         QUICK_SPARSE("quick: sparse 10,000 x 1,000, 1% non-zero", Kind.SPARSE, 10_000, 1_000, 0.01),
         QUICK_SCALAR("quick: 20,000 rows x 5 scalar columns", Kind.SCALAR, 20_000, 5, 1.0);
@@ -169,8 +170,10 @@ public final class Benchmark implements Callable<Integer> {
         StandardScaler scaler = new StandardScaler().setInputCol("features").setOutputCol("normalized")
                 .setWithMean(true).setWithStd(true);
 
+        BatchNormalization exact = batchNorm.copy(new org.apache.spark.ml.param.ParamMap()).setSummation("exact");
         Map<String, Runnable> fit = new LinkedHashMap<>();
         fit.put("BatchNormalization.fit", () -> batchNorm.fit(data));
+        fit.put("BatchNormalization.fit, summation=exact", () -> exact.fit(data));
         fit.put("StandardScaler.fit", () -> scaler.fit(data));
         fit.put("scan floor (sum every value)", () -> scanFloor(data));
         report(shape, "fit", measure(fit), "StandardScaler.fit", "scan floor (sum every value)");
@@ -201,8 +204,10 @@ public final class Benchmark implements Callable<Integer> {
         }
         Column[] aggregateColumns = aggregates.toArray(new Column[0]);
 
+        BatchNormalization exact = batchNorm.copy(new org.apache.spark.ml.param.ParamMap()).setSummation("exact");
         Map<String, Runnable> fit = new LinkedHashMap<>();
         fit.put("BatchNormalization.fit", () -> batchNorm.fit(data));
+        fit.put("BatchNormalization.fit, summation=exact", () -> exact.fit(data));
         fit.put("SQL avg + var_pop (floor)", () -> data.select(aggregateColumns).collectAsList());
         report(shape, "fit", measure(fit), null, "SQL avg + var_pop (floor)");
 

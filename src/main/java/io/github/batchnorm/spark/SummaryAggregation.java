@@ -2,15 +2,17 @@ package io.github.batchnorm.spark;
 
 import io.github.batchnorm.stats.DimensionMismatchException;
 import io.github.batchnorm.stats.FeatureStatistics;
-import io.github.batchnorm.stats.FeatureSummary;
+import io.github.batchnorm.stats.FeatureAccumulator;
 import io.github.batchnorm.stats.NonFiniteStatisticException;
+import io.github.batchnorm.stats.Summation;
 import org.apache.spark.api.java.function.Function2;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.catalyst.InternalRow;
 import org.apache.spark.sql.catalyst.util.ArrayData;
 
 /**
- * The fit's single pass: every partition folds its rows into a {@link FeatureSummary}, and Spark's {@code treeAggregate}
+ * The fit's single pass: every partition folds its rows into a {@link FeatureAccumulator}, and Spark's
+ * {@code treeAggregate}
  * merges the partition summaries level by level, so the driver receives a handful of O(features) summaries, never rows.
  *
  * <p>Rows are read in Spark's internal format (the query's {@code InternalRow}s), which avoids converting each row to an
@@ -30,14 +32,16 @@ public final class SummaryAggregation {
      *     size, an invalid value under {@link HandleInvalid#ERROR}, an invalid weight, a feature with no valid value, or
      *     statistics that are not finite
      */
-    public static FeatureStatistics fit(Dataset<?> dataset, FeatureInput input, HandleInvalid handleInvalid, int depth,
-            int expectedSize, String expectedSizeSource) {
-        // Under "error", a NaN or infinity needs no check per value: it makes its feature's statistics non-finite, and
-        // only then does a second, checking pass find it and name it. Nulls are always checked (they cannot be added).
-        FeatureSummary summary = aggregate(dataset, input, handleInvalid, depth, expectedSize, expectedSizeSource,
-                handleInvalid != HandleInvalid.ERROR);
-        if (handleInvalid == HandleInvalid.ERROR && !summary.isFinite()) {
-            aggregate(dataset, input, handleInvalid, depth, expectedSize, expectedSizeSource, true);
+    public static FeatureStatistics fit(Dataset<?> dataset, FeatureInput input, HandleInvalid handleInvalid,
+            Summation summation, int depth, int expectedSize, String expectedSizeSource) {
+        // Under "error" with fast summation, a NaN or infinity needs no check per value: it makes its feature's
+        // statistics non-finite, and only then does a second, checking pass find it and name it. Nulls are always
+        // checked (they cannot be added); exact sums cannot hold NaN, so they always check.
+        boolean checkEveryValue = handleInvalid != HandleInvalid.ERROR || summation == Summation.EXACT;
+        FeatureAccumulator summary = aggregate(dataset, input, handleInvalid, summation, depth, expectedSize,
+                expectedSizeSource, checkEveryValue);
+        if (!checkEveryValue && !summary.isFinite()) {
+            aggregate(dataset, input, handleInvalid, summation, depth, expectedSize, expectedSizeSource, true);
         }
         if (summary.count() == 0) {
             throw new IllegalArgumentException("Cannot fit on an empty dataset: " + input.describe() + " has no rows"
@@ -54,8 +58,8 @@ public final class SummaryAggregation {
         }
     }
 
-    private static FeatureSummary aggregate(Dataset<?> dataset, FeatureInput input, HandleInvalid handleInvalid,
-            int depth, int expectedSize, String expectedSizeSource, boolean checkFinite) {
+    private static FeatureAccumulator aggregate(Dataset<?> dataset, FeatureInput input, HandleInvalid handleInvalid,
+            Summation summation, int depth, int expectedSize, String expectedSizeSource, boolean checkFinite) {
         RowFolder folder;
         switch (input.kind()) {
             case VECTOR:
@@ -69,7 +73,7 @@ public final class SummaryAggregation {
         }
         try {
             return dataset.select(input.fitColumns()).queryExecution().toRdd().toJavaRDD()
-                    .treeAggregate(new FeatureSummary(), folder, new MergeSummaries(input), depth);
+                    .treeAggregate(summation.newAccumulator(), folder, new MergeSummaries(input), depth);
         } catch (Exception e) {
             throw TaskFailures.unwrapInvalidInput(e);
         }
@@ -82,7 +86,7 @@ public final class SummaryAggregation {
     }
 
     /** Folds one internal row into a partition's summary; runs on executors, one instance per task. */
-    private abstract static class RowFolder implements Function2<FeatureSummary, InternalRow, FeatureSummary> {
+    private abstract static class RowFolder implements Function2<FeatureAccumulator, InternalRow, FeatureAccumulator> {
         private static final long serialVersionUID = 1L;
         final FeatureInput input;
         final HandleInvalid handleInvalid;
@@ -106,7 +110,7 @@ public final class SummaryAggregation {
         }
 
         @Override
-        public final FeatureSummary call(FeatureSummary summary, InternalRow row) {
+        public final FeatureAccumulator call(FeatureAccumulator summary, InternalRow row) {
             double weight = 1.0;
             if (weightOrdinal >= 0) {
                 if (row.isNullAt(weightOrdinal)) {
@@ -126,10 +130,10 @@ public final class SummaryAggregation {
             return summary;
         }
 
-        abstract void fold(FeatureSummary summary, InternalRow row, double weight);
+        abstract void fold(FeatureAccumulator summary, InternalRow row, double weight);
 
         /** Checks the first row's size against gamma or beta, so a wrong length fails at once with a clear message. */
-        final void checkSize(FeatureSummary summary, int size) {
+        final void checkSize(FeatureAccumulator summary, int size) {
             if (summary.dimension() < 0 && expectedSize != FeatureInput.UNKNOWN_SIZE && size != expectedSize) {
                 throw new IllegalArgumentException(input.paramLengthMessage(expectedSizeSource, expectedSize, size));
             }
@@ -187,7 +191,7 @@ public final class SummaryAggregation {
         }
 
         /** Adds a dense row according to the policy: all of it, its valid values only (keep), or nothing (skip). */
-        final void addDense(FeatureSummary summary, double[] row, boolean valid, double weight) {
+        final void addDense(FeatureAccumulator summary, double[] row, boolean valid, double weight) {
             checkSize(summary, row.length);
             if (valid) {
                 summary.add(row, weight);
@@ -209,7 +213,7 @@ public final class SummaryAggregation {
         }
 
         @Override
-        void fold(FeatureSummary summary, InternalRow row, double weight) {
+        void fold(FeatureAccumulator summary, InternalRow row, double weight) {
             int size = columns.length;
             double[] into = denseBuffer(size);
             boolean valid = true;
@@ -248,7 +252,7 @@ public final class SummaryAggregation {
         }
 
         @Override
-        void fold(FeatureSummary summary, InternalRow row, double weight) {
+        void fold(FeatureAccumulator summary, InternalRow row, double weight) {
             if (row.isNullAt(0)) {
                 nullRow("array");
                 return;
@@ -273,7 +277,7 @@ public final class SummaryAggregation {
         }
 
         @Override
-        void fold(FeatureSummary summary, InternalRow row, double weight) {
+        void fold(FeatureAccumulator summary, InternalRow row, double weight) {
             if (reader == null) {
                 reader = new VectorReader();
             }
@@ -309,7 +313,7 @@ public final class SummaryAggregation {
     }
 
     /** Merges two summaries in the aggregation tree. */
-    private static final class MergeSummaries implements Function2<FeatureSummary, FeatureSummary, FeatureSummary> {
+    private static final class MergeSummaries implements Function2<FeatureAccumulator, FeatureAccumulator, FeatureAccumulator> {
         private static final long serialVersionUID = 1L;
         private final FeatureInput input;
 
@@ -318,7 +322,7 @@ public final class SummaryAggregation {
         }
 
         @Override
-        public FeatureSummary call(FeatureSummary left, FeatureSummary right) {
+        public FeatureAccumulator call(FeatureAccumulator left, FeatureAccumulator right) {
             try {
                 return left.merge(right);
             } catch (DimensionMismatchException e) {

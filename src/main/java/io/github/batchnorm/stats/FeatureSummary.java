@@ -1,6 +1,5 @@
 package io.github.batchnorm.stats;
 
-import java.io.Serializable;
 import java.util.Arrays;
 
 /**
@@ -25,7 +24,7 @@ import java.util.Arrays;
  * An empty summary ({@code new FeatureSummary()}) has no dimension yet and is an identity for {@code merge} on both sides.
  * Not thread-safe.
  */
-public final class FeatureSummary implements Serializable {
+public final class FeatureSummary implements FeatureAccumulator {
     private static final long serialVersionUID = 3L;
     /**
      * Rows per block: long enough to amortise the per-block merge, short enough that the block's sums stay far from
@@ -80,6 +79,7 @@ public final class FeatureSummary implements Serializable {
      *     {@code Summarizer}), though its length is still checked
      * @throws DimensionMismatchException if the row's length differs from earlier rows
      */
+    @Override
     public FeatureSummary add(double[] values, double weight) {
         if (!startRow(values.length, weight)) {
             return this;
@@ -186,6 +186,7 @@ public final class FeatureSummary implements Serializable {
      * Adds a dense row in which NaN and infinite values are missing: each is left out of its own feature's statistics
      * (as scikit-learn's {@code StandardScaler} does with NaN), and the row counts for every other feature.
      */
+    @Override
     public FeatureSummary addWithMissing(double[] values, double weight) {
         if (!startRow(values.length, weight)) {
             return this;
@@ -218,11 +219,13 @@ public final class FeatureSummary implements Serializable {
      * @param weight the row's weight, finite and {@code >= 0}
      * @throws DimensionMismatchException if {@code size} differs from earlier rows
      */
+    @Override
     public FeatureSummary addSparse(int size, int[] indices, double[] values, int stored, double weight) {
         return addSparse(size, indices, values, stored, weight, false);
     }
 
     /** Like {@link #addSparse(int, int[], double[], int, double)}, with NaN and infinite stored values missing. */
+    @Override
     public FeatureSummary addSparseWithMissing(int size, int[] indices, double[] values, int stored, double weight) {
         return addSparse(size, indices, values, stored, weight, true);
     }
@@ -298,7 +301,9 @@ public final class FeatureSummary implements Serializable {
      *
      * @throws DimensionMismatchException if both summaries have rows and their dimensions differ
      */
-    public FeatureSummary merge(FeatureSummary argument) {
+    @Override
+    public FeatureSummary merge(FeatureAccumulator accumulator) {
+        FeatureSummary argument = (FeatureSummary) accumulator;
         if (argument.dimension < 0) {
             return this;
         }
@@ -426,6 +431,7 @@ public final class FeatureSummary implements Serializable {
      * Whether every running statistic is still finite. NaN and infinite input always leave a non-finite trace, so a
      * caller that skipped checking values row by row learns here whether it must look for them.
      */
+    @Override
     public boolean isFinite() {
         closeBlock();
         if (dimension < 0) {
@@ -440,11 +446,13 @@ public final class FeatureSummary implements Serializable {
     }
 
     /** The number of features, or -1 if no row has been added yet. */
+    @Override
     public int dimension() {
         return dimension;
     }
 
     /** The number of rows added with positive weight. */
+    @Override
     public long count() {
         return count;
     }
@@ -462,6 +470,7 @@ public final class FeatureSummary implements Serializable {
      * @throws NonFiniteStatisticException if a feature's mean or variance is not finite
      * @throws IllegalArgumentException if a feature has no value with positive weight (every one was missing)
      */
+    @Override
     public FeatureStatistics toStatistics() {
         closeBlock();
         if (count == 0) {

@@ -22,11 +22,14 @@ public final class SparkTestSession {
     private SparkTestSession() {
     }
 
-    /** The shared session: local[2], no UI, few shuffle partitions. Stopped by Spark's shutdown hook. */
+    /**
+     * The shared session: two cores, each task allowed two attempts (so tests can inject a failure and watch the retry),
+     * no UI, few shuffle partitions. Stopped by Spark's shutdown hook.
+     */
     public static synchronized SparkSession get() {
         if (session == null) {
             session = SparkSession.builder()
-                    .master("local[2]")
+                    .master("local[2,2]")
                     .appName("spark-batchnorm-tests")
                     .config("spark.ui.enabled", "false")
                     .config("spark.sql.shuffle.partitions", "4")

@@ -1,0 +1,275 @@
+package io.github.batchnorm.stats;
+
+import java.io.Serializable;
+import java.math.BigInteger;
+import java.util.Arrays;
+
+/**
+ * An exact sum of doubles (and of exact products and squares of doubles): no rounding ever happens, so the result is the
+ * same, bit for bit, whatever order the terms arrive in and however the work is split and merged.
+ *
+ * <p>The sum is a fixed-point integer in carry-save form: 32-bit digits held in 64-bit words, each word free to
+ * accumulate about two billion signed digits before carries must be propagated. A double's 53-bit significand lands in
+ * three consecutive words at a position given by its exponent. Only the words the data actually reaches are allocated
+ * (a window that grows on demand), so a feature whose values span a few orders of magnitude costs a handful of words,
+ * not the 140 words that the full exponent range would need. This is Neal's "small superaccumulator" (arXiv 1505.05571)
+ * with a sparse window.
+ *
+ * <p>Mutable; {@link #merge} mutates this sum and never its argument. Not thread-safe.
+ */
+public final class ExactSum implements Serializable {
+    private static final long serialVersionUID = 1L;
+
+    /**
+     * Digit positions are counted from 2^-(1074 + OFFSET_BITS): far enough below the smallest subnormal that the
+     * exact error terms of squares of tiny values still land at a non-negative position.
+     */
+    private static final int OFFSET_BITS = 1344;
+    private static final long DIGIT_MASK = 0xFFFF_FFFFL;
+    /** Propagate carries before any word could overflow: each add puts less than 2^32 into a word. */
+    private static final int ADDS_BEFORE_CARRY = 1 << 30;
+    /** Squares of values in [2^-400, 2^500] neither overflow nor lose their error term to underflow. */
+    private static final double SQUARE_SAFE_MAX = 0x1p500;
+    private static final double SQUARE_SAFE_MIN = 0x1p-400;
+
+    /** Adds allowed between carry propagations; a constant but for tests, which lower it to exercise the carries. */
+    private final int addsBeforeCarry;
+    /** Index of the first allocated word; meaningful only when {@code words != null}. */
+    private int low;
+    private long[] words;
+    private int addsSinceCarry;
+
+    /** An empty sum (zero). */
+    public ExactSum() {
+        this(ADDS_BEFORE_CARRY);
+    }
+
+    ExactSum(int addsBeforeCarry) {
+        this.addsBeforeCarry = addsBeforeCarry;
+    }
+
+    /** Adds {@code x} exactly. NaN and infinities cannot be represented and are rejected. */
+    public void add(double x) {
+        if (x == 0.0) {
+            return;
+        }
+        long bits = Double.doubleToRawLongBits(x);
+        int biased = (int) (bits >>> 52) & 0x7FF;
+        if (biased == 0x7FF) {
+            throw new IllegalArgumentException("cannot sum a non-finite value: " + x);
+        }
+        long significand = bits & 0x000F_FFFF_FFFF_FFFFL;
+        if (biased == 0) {
+            biased = 1;
+        } else {
+            significand |= 0x0010_0000_0000_0000L;
+        }
+        addSignificand(bits < 0 ? -significand : significand, biased - 1 + OFFSET_BITS);
+    }
+
+    /** Adds {@code a * b} exactly (the rounded product and its rounding error, by a fused multiply-add). */
+    public void addProduct(double a, double b) {
+        double product = a * b;
+        if (Double.isFinite(product) && (product == 0.0 || Math.abs(product) >= 0x1p-968)) {
+            add(product);
+            add(Math.fma(a, b, -product));
+            return;
+        }
+        addScaledProduct(a, b);
+    }
+
+    /** Adds {@code x * x} exactly. */
+    public void addSquare(double x) {
+        double magnitude = Math.abs(x);
+        if (magnitude < SQUARE_SAFE_MAX && magnitude > SQUARE_SAFE_MIN) {
+            double square = x * x;
+            add(square);
+            add(Math.fma(x, x, -square));
+            return;
+        }
+        addScaledProduct(x, x);
+    }
+
+    /** Adds {@code w * x * x} exactly. */
+    public void addWeightedSquare(double w, double x) {
+        double magnitude = Math.abs(x);
+        if (magnitude < SQUARE_SAFE_MAX && magnitude > SQUARE_SAFE_MIN) {
+            double square = x * x;
+            double error = Math.fma(x, x, -square);
+            addProduct(w, square);
+            addProduct(w, error);
+            return;
+        }
+        // Rare: values beyond 2^500 or below 2^-500; go through exact big-integer arithmetic.
+        ExactValue product = ExactValue.of(w).multiply(ExactValue.of(x)).multiply(ExactValue.of(x));
+        addExact(product);
+    }
+
+    /** A product whose rounded form would overflow or lose bits to underflow: computed on scaled operands. */
+    private void addScaledProduct(double a, double b) {
+        if (a == 0.0 || b == 0.0) {
+            return;
+        }
+        if (!Double.isFinite(a) || !Double.isFinite(b)) {
+            throw new IllegalArgumentException("cannot sum a non-finite product: " + a + " * " + b);
+        }
+        addExact(ExactValue.of(a).multiply(ExactValue.of(b)));
+    }
+
+    /** Adds an exact value given as integer times power of two. */
+    private void addExact(ExactValue value) {
+        BigInteger mantissa = value.mantissa();
+        int position = value.exponent() + 1074 + OFFSET_BITS;
+        if (position < 0) {
+            throw new ArithmeticException("value too small to sum exactly: 2^" + value.exponent());
+        }
+        // Feed the integer 52 bits at a time, lowest first, as significands at increasing positions.
+        BigInteger rest = mantissa;
+        int shift = 0;
+        long mask = (1L << 52) - 1;
+        BigInteger bigMask = BigInteger.valueOf(mask);
+        boolean negative = rest.signum() < 0;
+        rest = rest.abs();
+        while (rest.signum() != 0) {
+            long piece = rest.and(bigMask).longValue();
+            if (piece != 0) {
+                addSignificand(negative ? -piece : piece, position + shift);
+            }
+            rest = rest.shiftRight(52);
+            shift += 52;
+        }
+    }
+
+    /** Adds {@code significand * 2^(position - 1074 - OFFSET_BITS)}, with {@code |significand| < 2^53}. */
+    private void addSignificand(long significand, int position) {
+        int word = position >>> 5;
+        int shift = position & 31;
+        if (words == null || word < low || word + 2 >= low + words.length) {
+            reserve(word, word + 2);
+        }
+        if (++addsSinceCarry >= addsBeforeCarry) {
+            propagateCarries();
+            addsSinceCarry = 1;
+        }
+        // significand * 2^shift spans at most 86 signed bits: two unsigned 32-bit digits and a signed top.
+        long lowBits = significand << shift;
+        long top = (significand >> 32) >> (32 - shift);
+        int index = word - low;
+        words[index] += lowBits & DIGIT_MASK;
+        words[index + 1] += lowBits >>> 32;
+        words[index + 2] += top;
+    }
+
+    /** Makes sure words {@code from..to} (inclusive) are allocated, with slack so growth is rare. */
+    private void reserve(int from, int to) {
+        if (words == null) {
+            low = Math.max(0, from - 1);
+            words = new long[to + 2 - low];
+            return;
+        }
+        int newLow = Math.max(0, Math.min(low, from - 2));
+        int newHigh = Math.max(low + words.length - 1, to + 2);
+        long[] grown = new long[newHigh - newLow + 1];
+        System.arraycopy(words, 0, grown, low - newLow, words.length);
+        words = grown;
+        low = newLow;
+    }
+
+    /** Brings every word but the last into [0, 2^32), carrying upward; the value is unchanged. */
+    private void propagateCarries() {
+        if (words == null) {
+            return;
+        }
+        long carry = 0;
+        for (int i = 0; i < words.length; i++) {
+            long value = words[i] + carry;
+            if (i == words.length - 1) {
+                words[i] = value;
+                long overflow = value >> 32;
+                if (overflow != 0 && overflow != -1) {
+                    words[i] = value & DIGIT_MASK;
+                    reserve(low + words.length, low + words.length);
+                    words[i + 1] += overflow;
+                }
+                break;
+            }
+            words[i] = value & DIGIT_MASK;
+            carry = value >> 32;
+        }
+        addsSinceCarry = 0;
+    }
+
+    /** Adds {@code other} into this sum exactly; {@code other} is not changed. */
+    public ExactSum merge(ExactSum other) {
+        if (other.words == null) {
+            return this;
+        }
+        reserve(other.low, other.low + other.words.length - 1);
+        if ((long) addsSinceCarry + other.addsSinceCarry >= addsBeforeCarry - 1) {
+            propagateCarries();
+            if (other.addsSinceCarry >= addsBeforeCarry - 1) {
+                // The argument is full of un-carried digits too: add a carried copy of it instead.
+                ExactSum carried = other.copy();
+                carried.propagateCarries();
+                return merge(carried);
+            }
+        }
+        int offset = other.low - low;
+        for (int i = 0; i < other.words.length; i++) {
+            words[offset + i] += other.words[i];
+        }
+        // A fully carried argument still adds up to 2^32 to each word: that counts as one add.
+        addsSinceCarry += Math.max(1, other.addsSinceCarry);
+        return this;
+    }
+
+    private ExactSum copy() {
+        ExactSum copy = new ExactSum(addsBeforeCarry);
+        copy.low = low;
+        copy.words = words == null ? null : words.clone();
+        copy.addsSinceCarry = addsSinceCarry;
+        return copy;
+    }
+
+    /** Whether nothing but zeros (or nothing) has been added. */
+    public boolean isZero() {
+        return value().mantissa().signum() == 0;
+    }
+
+    /** The exact sum. */
+    public ExactValue value() {
+        if (words == null) {
+            return ExactValue.ZERO;
+        }
+        BigInteger total = BigInteger.ZERO;
+        for (int i = words.length - 1; i >= 0; i--) {
+            total = total.shiftLeft(32).add(BigInteger.valueOf(words[i]));
+        }
+        return new ExactValue(total, 32 * low - 1074 - OFFSET_BITS);
+    }
+
+    /** The sum rounded once to the nearest double (ties to even); infinite if it exceeds the double range. */
+    public double toDouble() {
+        return value().toDouble();
+    }
+
+    /** Allocated words: the memory this sum holds, for sizing. */
+    public int allocatedWords() {
+        return words == null ? 0 : words.length;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof ExactSum && value().equals(((ExactSum) o).value());
+    }
+
+    @Override
+    public int hashCode() {
+        return value().hashCode();
+    }
+
+    @Override
+    public String toString() {
+        return "ExactSum(" + toDouble() + ", " + Arrays.toString(words) + " from word " + low + ")";
+    }
+}

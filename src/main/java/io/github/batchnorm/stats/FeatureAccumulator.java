@@ -1,0 +1,52 @@
+package io.github.batchnorm.stats;
+
+import java.io.Serializable;
+
+/**
+ * What a fit folds rows into: a mergeable per-feature summary. Two implementations trade speed for reproducibility
+ * ({@link Summation}): {@link FeatureSummary} (fast, double precision) and {@link ExactFeatureSummary} (exact sums, the
+ * same bits for any partitioning and order).
+ *
+ * <p>The {@code add...} methods and {@link #merge} mutate this accumulator and return it, as Spark's
+ * {@code treeAggregate} expects; {@code merge} never changes its argument. A new accumulator has no dimension yet and is
+ * an identity for {@code merge} on both sides. Rows of weight zero are ignored (their length is still checked).
+ */
+public interface FeatureAccumulator extends Serializable {
+
+    /** Adds a dense row whose every value is used. */
+    FeatureAccumulator add(double[] values, double weight);
+
+    /** Adds a dense row in which NaN and infinite values are missing for their own feature only. */
+    FeatureAccumulator addWithMissing(double[] values, double weight);
+
+    /** Adds a sparse row: {@code values[k]} is feature {@code indices[k]} for {@code k < stored}; the rest are zero. */
+    FeatureAccumulator addSparse(int size, int[] indices, double[] values, int stored, double weight);
+
+    /** Like {@link #addSparse}, with NaN and infinite stored values missing. */
+    FeatureAccumulator addSparseWithMissing(int size, int[] indices, double[] values, int stored, double weight);
+
+    /**
+     * Merges {@code other}, which must be of the same implementation, into this accumulator.
+     *
+     * @throws DimensionMismatchException if both have rows and their dimensions differ
+     */
+    FeatureAccumulator merge(FeatureAccumulator other);
+
+    /** Number of features, or -1 before the first row. */
+    int dimension();
+
+    /** Number of rows added with positive weight. */
+    long count();
+
+    /** Whether every running statistic is finite (NaN and infinite input always leave a non-finite trace). */
+    boolean isFinite();
+
+    /**
+     * The statistics of everything added so far.
+     *
+     * @throws IllegalStateException if no row with positive weight was added
+     * @throws NonFiniteStatisticException if a feature's mean or variance is not finite
+     * @throws IllegalArgumentException if a feature has no value with positive weight
+     */
+    FeatureStatistics toStatistics();
+}
