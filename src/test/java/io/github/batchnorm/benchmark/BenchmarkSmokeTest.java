@@ -1,0 +1,45 @@
+package io.github.batchnorm.benchmark;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.github.batchnorm.testing.SparkTestSession;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/** Runs the benchmark's tiny shapes: every contender's code path works and the table is well formed (no timing claims). */
+@DisplayName("jobs/benchmark --quick")
+class BenchmarkSmokeTest {
+    @TempDir
+    Path directory;
+
+    @Test
+    void quickRunMeasuresEveryContenderAndWritesTheTable() throws IOException {
+        SparkTestSession.get();
+        Path table = directory.resolve("benchmark.md");
+        int code = new CommandLine(new Benchmark()).execute("--quick", "--output", table.toString());
+        assertEquals(0, code);
+        List<String> rows = Files.readAllLines(table).stream().filter(line -> line.startsWith("| quick"))
+                .collect(Collectors.toList());
+        for (String contender : List.of("BatchNormalization.fit", "BatchNormalization.fit, summation=exact",
+                "StandardScaler.fit", "scan floor (sum every value)", "BatchNormalizationModel.transform",
+                "StandardScalerModel.transform", "column unchanged (floor)", "SQL avg + var_pop (floor)",
+                "plain c * a + b (floor)")) {
+            assertTrue(rows.stream().anyMatch(row -> row.contains("| " + contender + " |")), contender + " in " + rows);
+        }
+        for (String row : rows) {
+            String[] cells = row.split("\\|");
+            double seconds = Double.parseDouble(cells[4].trim());
+            assertTrue(seconds > 0, row);
+            assertTrue(Double.parseDouble(cells[6].trim()) > 0, "ratio to the floor: " + row);
+        }
+        assertEquals(2 * (4 + 3) + (3 + 2), rows.size(), "dense and sparse: 4 fit + 3 transform rows; scalar: 3 + 2");
+    }
+}
