@@ -81,16 +81,8 @@ public final class ExactFeatureSummary implements FeatureAccumulator {
     }
 
     private boolean startRow(int size, double weight) {
-        if (!(weight >= 0.0) || Double.isInfinite(weight)) {
-            throw new IllegalArgumentException("row weight must be finite and >= 0 but was " + weight);
-        }
-        if (dimension != size) {
-            if (dimension >= 0) {
-                throw new DimensionMismatchException(dimension, size);
-            }
-            if (size < 0) {
-                throw new IllegalArgumentException("a row cannot have a negative number of features: " + size);
-            }
+        RowChecks.requireValidWeight(weight);
+        if (RowChecks.adoptsDimension(dimension, size)) {
             dimension = size;
             sum = new ExactSum[size];
             squareSum = new ExactSum[size];

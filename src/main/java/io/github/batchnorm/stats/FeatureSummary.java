@@ -250,9 +250,7 @@ public final class FeatureSummary implements FeatureAccumulator {
 
     /** Validates a row and counts it if it carries weight; returns whether it does (rows of weight zero are ignored). */
     private boolean startRow(int size, double weight) {
-        if (!(weight >= 0.0) || Double.isInfinite(weight)) {
-            throw new IllegalArgumentException("row weight must be finite and >= 0 but was " + weight);
-        }
+        RowChecks.requireValidWeight(weight);
         ensureDimension(size);
         if (weight == 0.0) {
             return false;
@@ -412,14 +410,8 @@ public final class FeatureSummary implements FeatureAccumulator {
     }
 
     private void ensureDimension(int size) {
-        if (dimension == size) {
+        if (!RowChecks.adoptsDimension(dimension, size)) {
             return;
-        }
-        if (dimension >= 0) {
-            throw new DimensionMismatchException(dimension, size);
-        }
-        if (size < 0) {
-            throw new IllegalArgumentException("a row cannot have a negative number of features: " + size);
         }
         dimension = size;
         shift = new double[size];
