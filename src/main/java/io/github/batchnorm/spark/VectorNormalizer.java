@@ -43,7 +43,7 @@ public final class VectorNormalizer {
         return handleInvalid == HandleInvalid.SKIP ? output.filter(functions.col(outputCol).isNotNull()) : output;
     }
 
-    /** The per-row function; one output vector is its only allocation. */
+    /** The per-row function; it writes dense results into the array Spark deserialised for it. */
     private static final class NormalizeVector implements UDF1<Vector, Vector> {
         private static final long serialVersionUID = 1L;
         private final Broadcast<AffineCoefficients> coefficients;
@@ -74,15 +74,18 @@ public final class VectorNormalizer {
             }
             if (vector instanceof DenseVector) {
                 double[] values = ((DenseVector) vector).values();
-                if (handleInvalid != HandleInvalid.KEEP && !allFinite(values, null)) {
+                if (handleInvalid == HandleInvalid.KEEP) {
+                    double[] out = new double[values.length];
+                    affine.applyDense(values, out);
+                    passThroughNonFinite(values, null, out);
+                    return new DenseVector(out);
+                }
+                if (!allFinite(values, null)) {
                     return null;
                 }
-                double[] out = new double[values.length];
-                affine.applyDense(values, out);
-                if (handleInvalid == HandleInvalid.KEEP) {
-                    passThroughNonFinite(values, null, out);
-                }
-                return new DenseVector(out);
+                // Spark deserialises a fresh array for every call, so it can take the result in place.
+                affine.applyDense(values, values);
+                return vector;
             }
             SparseVector sparse = (SparseVector) vector;
             double[] values = sparse.values();
