@@ -1,8 +1,8 @@
 package io.github.batchnorm.spark;
 
 import io.github.batchnorm.stats.DimensionMismatchException;
-import io.github.batchnorm.stats.FeatureStatistics;
 import io.github.batchnorm.stats.FeatureAccumulator;
+import io.github.batchnorm.stats.FeatureStatistics;
 import io.github.batchnorm.stats.NonFiniteStatisticException;
 import io.github.batchnorm.stats.Summation;
 import org.apache.spark.api.java.function.Function2;
@@ -12,8 +12,8 @@ import org.apache.spark.sql.catalyst.util.ArrayData;
 
 /**
  * The fit's single pass: every partition folds its rows into a {@link FeatureAccumulator}, and Spark's
- * {@code treeAggregate}
- * merges the partition summaries level by level, so the driver receives a handful of O(features) summaries, never rows.
+ * {@code treeAggregate} merges the partition summaries level by level, so the driver receives a handful of O(features)
+ * summaries, never rows.
  *
  * <p>Rows are read in Spark's internal format (the query's {@code InternalRow}s), which avoids converting each row to an
  * external {@code Row} and deserialising each Vector; values are copied into one reusable buffer per task.
@@ -176,7 +176,7 @@ public final class SummaryAggregation {
             return valid;
         }
 
-        /** Reports an invalid value at a feature (or stored-entry) index; fails when invalid values are errors. */
+        /** Reports an invalid value at a feature index; fails when invalid values are errors. */
         void invalid(int index, String value) {
             if (handleInvalid == HandleInvalid.ERROR) {
                 throw new IllegalArgumentException(InvalidValues.element(column, index, value));
