@@ -4,6 +4,7 @@ import io.github.batchnorm.spark.FeatureInput;
 import io.github.batchnorm.spark.HandleInvalid;
 import io.github.batchnorm.spark.SummaryAggregation;
 import io.github.batchnorm.stats.FeatureStatistics;
+import io.github.batchnorm.stats.FeatureSummary;
 import org.apache.spark.ml.Estimator;
 import org.apache.spark.ml.param.ParamMap;
 import org.apache.spark.ml.util.DefaultParamsReader;
@@ -73,10 +74,24 @@ public final class BatchNormalization extends Estimator<BatchNormalizationModel>
             expectedSize = beta.length;
             expectedSizeSource = "beta";
         }
-        FeatureStatistics statistics = SummaryAggregation.fit(dataset, input, HandleInvalid.fromParam(getHandleInvalid()),
-                getAggregationDepth(), expectedSize, expectedSizeSource);
+        int required = expectedSize;
+        String source = expectedSizeSource;
+        FeatureSummary summary = summarize(this, dataset, input, required,
+                size -> input.paramLengthMessage(source, required, size));
+        FeatureStatistics statistics = SummaryAggregation.statistics(summary, input,
+                HandleInvalid.fromParam(getHandleInvalid()));
         BatchNormalizationModel model = new BatchNormalizationModel(uid, statistics).setParent(this);
         return copyValues(model, new ParamMap());
+    }
+
+    /**
+     * The single pass of a fit over {@code dataset}, with {@code stage}'s handleInvalid and aggregation depth: what
+     * {@link #fit} computes statistics from, and what {@link BatchNormalizationModel#update} merges into its own.
+     */
+    static FeatureSummary summarize(BatchNormalizationParams<?> stage, Dataset<?> dataset, FeatureInput input,
+            int expectedSize, SummaryAggregation.SizeMessage sizeMessage) {
+        return SummaryAggregation.summarize(dataset, input, HandleInvalid.fromParam(stage.getHandleInvalid()),
+                stage.getAggregationDepth(), expectedSize, sizeMessage);
     }
 
     @Override

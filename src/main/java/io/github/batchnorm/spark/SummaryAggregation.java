@@ -4,6 +4,7 @@ import io.github.batchnorm.stats.DimensionMismatchException;
 import io.github.batchnorm.stats.FeatureStatistics;
 import io.github.batchnorm.stats.FeatureSummary;
 import io.github.batchnorm.stats.NonFiniteStatisticException;
+import java.io.Serializable;
 import org.apache.spark.api.java.function.Function2;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.catalyst.InternalRow;
@@ -20,36 +21,18 @@ public final class SummaryAggregation {
     private SummaryAggregation() {
     }
 
+    /** The message for a first row whose number of features is not the one required; travels with the tasks. */
+    public interface SizeMessage extends Serializable {
+        String describe(int actualSize);
+    }
+
     /**
-     * Fits the statistics of {@code input} over {@code dataset}.
+     * The statistics of a fit's summary.
      *
-     * @param expectedSize the number of features the caller requires (from gamma or beta), or
-     *     {@link FeatureInput#UNKNOWN_SIZE}; checked on the first row so a mismatch fails fast
-     * @param expectedSizeSource the param that {@code expectedSize} came from, for the error message
-     * @throws IllegalArgumentException naming the column for: an empty dataset, rows of different sizes, a row of the wrong
-     *     size, an invalid value under {@link HandleInvalid#ERROR}, an invalid weight, a feature with no valid value, or
-     *     statistics that are not finite
+     * @throws IllegalArgumentException naming the column for an empty dataset, a feature with no valid value, or statistics
+     *     that are not finite
      */
-    public static FeatureStatistics fit(Dataset<?> dataset, FeatureInput input, HandleInvalid handleInvalid, int depth,
-            int expectedSize, String expectedSizeSource) {
-        RowFolder folder;
-        switch (input.kind()) {
-            case VECTOR:
-                folder = new VectorFolder(input, handleInvalid, expectedSize, expectedSizeSource);
-                break;
-            case ARRAY:
-                folder = new ArrayFolder(input, handleInvalid, expectedSize, expectedSizeSource);
-                break;
-            default:
-                folder = new ScalarFolder(input, handleInvalid, expectedSize, expectedSizeSource);
-        }
-        FeatureSummary summary;
-        try {
-            summary = dataset.select(input.fitColumns()).queryExecution().toRdd().toJavaRDD()
-                    .treeAggregate(new FeatureSummary(), folder, new MergeSummaries(input), depth);
-        } catch (Exception e) {
-            throw TaskFailures.unwrapInvalidInput(e);
-        }
+    public static FeatureStatistics statistics(FeatureSummary summary, FeatureInput input, HandleInvalid handleInvalid) {
         if (summary.count() == 0) {
             throw new IllegalArgumentException("Cannot fit on an empty dataset: " + input.describe() + " has no rows"
                     + (handleInvalid == HandleInvalid.SKIP ? " left after skipping rows with invalid values" : "")
@@ -58,11 +41,47 @@ public final class SummaryAggregation {
         try {
             return summary.toStatistics();
         } catch (NonFiniteStatisticException e) {
-            throw new IllegalArgumentException(featureName(input, e.feature()) + ": " + e.getMessage() + ".", e);
+            throw nonFinite(input, e);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(input.describe() + ": " + e.getMessage()
                     + ". Every feature needs at least one valid value.", e);
         }
+    }
+
+    /**
+     * The single pass of a fit: the merged summary of every row, which may be empty (no row with positive weight) and may
+     * have features with no valid value.
+     *
+     * @param expectedSize the number of features required, or {@link FeatureInput#UNKNOWN_SIZE}; checked on the first row
+     *     of every partition
+     * @param sizeMessage the message for a first row of another size
+     * @throws IllegalArgumentException naming the column for: rows of different sizes, a row of the wrong size, an invalid
+     *     value under {@link HandleInvalid#ERROR}, or an invalid weight
+     */
+    public static FeatureSummary summarize(Dataset<?> dataset, FeatureInput input, HandleInvalid handleInvalid, int depth,
+            int expectedSize, SizeMessage sizeMessage) {
+        RowFolder folder;
+        switch (input.kind()) {
+            case VECTOR:
+                folder = new VectorFolder(input, handleInvalid, expectedSize, sizeMessage);
+                break;
+            case ARRAY:
+                folder = new ArrayFolder(input, handleInvalid, expectedSize, sizeMessage);
+                break;
+            default:
+                folder = new ScalarFolder(input, handleInvalid, expectedSize, sizeMessage);
+        }
+        try {
+            return dataset.select(input.fitColumns()).queryExecution().toRdd().toJavaRDD()
+                    .treeAggregate(new FeatureSummary(), folder, new MergeSummaries(input), depth);
+        } catch (Exception e) {
+            throw TaskFailures.unwrapInvalidInput(e);
+        }
+    }
+
+    /** A non-finite mean or variance, reported with the column it belongs to. */
+    public static IllegalArgumentException nonFinite(FeatureInput input, NonFiniteStatisticException e) {
+        return new IllegalArgumentException(featureName(input, e.feature()) + ": " + e.getMessage() + ".", e);
     }
 
     private static String featureName(FeatureInput input, int feature) {
@@ -79,17 +98,17 @@ public final class SummaryAggregation {
         final String column;
         private final int weightOrdinal;
         private final int expectedSize;
-        private final String expectedSizeSource;
+        private final SizeMessage sizeMessage;
         transient double[] values;
 
-        RowFolder(FeatureInput input, HandleInvalid handleInvalid, int expectedSize, String expectedSizeSource,
+        RowFolder(FeatureInput input, HandleInvalid handleInvalid, int expectedSize, SizeMessage sizeMessage,
                 int featureColumns) {
             this.input = input;
             this.handleInvalid = handleInvalid;
             this.column = input.inputCol();
             this.weightOrdinal = input.weightCol() == null ? -1 : featureColumns;
             this.expectedSize = expectedSize;
-            this.expectedSizeSource = expectedSizeSource;
+            this.sizeMessage = sizeMessage;
         }
 
         @Override
@@ -115,10 +134,10 @@ public final class SummaryAggregation {
 
         abstract void fold(FeatureSummary summary, InternalRow row, double weight);
 
-        /** Checks the first row's size against gamma or beta, so a wrong length fails at once with a clear message. */
+        /** Checks the first row's size against the one required, so a wrong size fails at once with a clear message. */
         final void checkSize(FeatureSummary summary, int size) {
             if (summary.dimension() < 0 && expectedSize != FeatureInput.UNKNOWN_SIZE && size != expectedSize) {
-                throw new IllegalArgumentException(input.paramLengthMessage(expectedSizeSource, expectedSize, size));
+                throw new IllegalArgumentException(sizeMessage.describe(size));
             }
         }
 
@@ -185,8 +204,8 @@ public final class SummaryAggregation {
         private static final long serialVersionUID = 1L;
         private final String[] columns;
 
-        ScalarFolder(FeatureInput input, HandleInvalid handleInvalid, int expectedSize, String expectedSizeSource) {
-            super(input, handleInvalid, expectedSize, expectedSizeSource, input.inputCols().length);
+        ScalarFolder(FeatureInput input, HandleInvalid handleInvalid, int expectedSize, SizeMessage sizeMessage) {
+            super(input, handleInvalid, expectedSize, sizeMessage, input.inputCols().length);
             this.columns = input.inputCols();
         }
 
@@ -224,8 +243,8 @@ public final class SummaryAggregation {
     private static final class ArrayFolder extends RowFolder {
         private static final long serialVersionUID = 1L;
 
-        ArrayFolder(FeatureInput input, HandleInvalid handleInvalid, int expectedSize, String expectedSizeSource) {
-            super(input, handleInvalid, expectedSize, expectedSizeSource, 1);
+        ArrayFolder(FeatureInput input, HandleInvalid handleInvalid, int expectedSize, SizeMessage sizeMessage) {
+            super(input, handleInvalid, expectedSize, sizeMessage, 1);
         }
 
         @Override
@@ -251,8 +270,8 @@ public final class SummaryAggregation {
         private transient int[] sparseIndices;
         private transient double[] sparseValues;
 
-        VectorFolder(FeatureInput input, HandleInvalid handleInvalid, int expectedSize, String expectedSizeSource) {
-            super(input, handleInvalid, expectedSize, expectedSizeSource, 1);
+        VectorFolder(FeatureInput input, HandleInvalid handleInvalid, int expectedSize, SizeMessage sizeMessage) {
+            super(input, handleInvalid, expectedSize, sizeMessage, 1);
         }
 
         @Override
