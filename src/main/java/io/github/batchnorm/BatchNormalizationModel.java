@@ -12,7 +12,9 @@ import io.github.batchnorm.stats.FeatureSummary;
 import io.github.batchnorm.stats.NonFiniteStatisticException;
 import io.github.batchnorm.stats.Summaries;
 import io.github.batchnorm.stats.VarianceMode;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import org.apache.spark.ml.Model;
 import org.apache.spark.ml.linalg.Vector;
 import org.apache.spark.ml.linalg.Vectors;
@@ -35,7 +37,8 @@ import org.apache.spark.sql.types.StructType;
  * A feature with zero variance and {@code epsilon = 0} is mapped to exactly {@code beta}, never to NaN or infinity.
  *
  * <p>A model is a value: {@link #update} returns a new model with the new data's statistics merged in (exactly, or by a
- * moving average when {@code momentum} is set) and leaves this one as it is, and {@link #fromStatistics} builds a model from statistics trained elsewhere (Keras, PyTorch).
+ * moving average when {@code momentum} is set) and leaves this one as it is. {@link #inverseTransform} maps normalised
+ * values back, and {@link #fromStatistics} builds a model from statistics trained elsewhere (Keras, PyTorch).
  */
 public final class BatchNormalizationModel extends Model<BatchNormalizationModel>
         implements BatchNormalizationParams<BatchNormalizationModel>, MLWritable {
@@ -202,6 +205,55 @@ public final class BatchNormalizationModel extends Model<BatchNormalizationModel
         } catch (NonFiniteStatisticException e) {
             throw SummaryAggregation.nonFinite(input, e);
         }
+    }
+
+    /**
+     * Maps normalised values back to the original scale, {@code x = (y - b) / a} with this model's {@code a} and
+     * {@code b}: reads the output column(s) ({@code outputCol} or {@code outputCols}) and appends the restored values
+     * under the input column names ({@code inputCol} or {@code inputCols}), which must not exist in {@code dataset}.
+     * Scalar columns come back as doubles, arrays with their element type, Vectors as Vectors (sparse ones stay sparse
+     * when {@code center} is false). Invalid values follow {@code handleInvalid} as in {@link #transform}. With
+     * {@code scale = false}, {@code a = 1}.
+     *
+     * @throws IllegalArgumentException before any work, if a feature cannot be inverted (its {@code a} is 0: gamma is 0,
+     *     or its variance and epsilon are both 0, so the transform sent every value to beta), or for a missing or
+     *     mistyped normalised column or an existing restored column
+     */
+    public Dataset<Row> inverseTransform(Dataset<?> dataset) {
+        return inverseTransform(dataset, new String[0]);
+    }
+
+    /**
+     * {@link #inverseTransform(Dataset)} into other columns: {@code restoredCols} names one column per input column (one
+     * for a Vector or array input), for data that still has the original columns.
+     */
+    public Dataset<Row> inverseTransform(Dataset<?> dataset, String... restoredCols) {
+        FeatureInput input = StageColumns.resolveInverse(this, dataset.schema(), restoredCols);
+        StructType outputSchema = input.validateAndTransformSchema(dataset.schema(), numFeatures(), getGamma(), getBeta());
+        AffineCoefficients coefficients = coefficients();
+        int[] zero = coefficients.zeroScaleFeatures();
+        if (zero.length > 0) {
+            throw new IllegalArgumentException("Cannot invert the normalisation of " + featureNames(zero) + ": its scale"
+                    + " gamma / sqrt(variance + epsilon) is 0 (gamma is 0, or the variance and epsilon are both 0), so"
+                    + " the transform sent every value to beta.");
+        }
+        HandleInvalid handleInvalid = HandleInvalid.fromParam(getHandleInvalid());
+        if (input.kind() == FeatureInput.Kind.VECTOR) {
+            return normalizer.inverseTransform(dataset, input, coefficients, handleInvalid, !getCenter(),
+                    outputSchema.apply(input.outputCols()[0]).metadata());
+        }
+        return ColumnNormalizer.inverseTransform(dataset, input, coefficients, handleInvalid);
+    }
+
+    /** Feature names for messages: the scalar input columns, or {@code col[j]}; at most five, then a count. */
+    private String featureNames(int[] features) {
+        boolean scalars = isSet(inputCols());
+        List<String> names = new ArrayList<>();
+        for (int k = 0; k < Math.min(features.length, Summaries.SHOWN_VALUES); k++) {
+            names.add(scalars ? getInputCols()[features[k]] : getInputCol() + "[" + features[k] + "]");
+        }
+        String list = String.join(", ", names);
+        return features.length > names.size() ? list + ", ... (" + features.length + " features)" : list;
     }
 
     /**

@@ -63,4 +63,27 @@ final class StageColumns {
         Columns columns = columns(stage);
         return FeatureInput.resolveInputs(schema, columns.inputs(), columns.multiColumn(), weightCol(stage));
     }
+
+    /**
+     * The inverse transform's columns: it reads the stage's output columns and writes {@code restored}, or the stage's
+     * input columns when {@code restored} is empty.
+     */
+    static FeatureInput resolveInverse(BatchNormalizationParams<?> stage, StructType schema, String[] restored) {
+        Columns columns = columns(stage);
+        String[] targets = columns.inputs();
+        if (restored.length > 0) {
+            if (restored.length != targets.length) {
+                throw new IllegalArgumentException("inverseTransform needs one restored column name per input column, but"
+                        + " got " + restored.length + " for " + targets.length + ".");
+            }
+            targets = restored.clone();
+        }
+        try {
+            return FeatureInput.resolve(schema, columns.outputs(), targets, columns.multiColumn(), null);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("inverseTransform reads the normalised " + (columns.multiColumn()
+                    ? "outputCols" : "outputCol") + " and writes " + (restored.length > 0 ? "the restored columns"
+                    : columns.multiColumn() ? "inputCols" : "inputCol") + ": " + e.getMessage(), e);
+        }
+    }
 }
