@@ -5,6 +5,7 @@ import io.github.batchnorm.spark.HandleInvalid;
 import io.github.batchnorm.spark.SummaryAggregation;
 import io.github.batchnorm.stats.FeatureStatistics;
 import io.github.batchnorm.stats.FeatureSummary;
+import java.util.Optional;
 import org.apache.spark.ml.Estimator;
 import org.apache.spark.ml.param.ParamMap;
 import org.apache.spark.ml.util.DefaultParamsReader;
@@ -61,6 +62,18 @@ public final class BatchNormalization extends Estimator<BatchNormalizationModel>
      */
     @Override
     public BatchNormalizationModel fit(Dataset<?> dataset) {
+        return fit(dataset, false).orElseThrow();
+    }
+
+    /**
+     * {@link #fit(Dataset)}, or nothing when the dataset has no row of positive weight (an empty streaming micro-batch),
+     * instead of failing.
+     */
+    Optional<BatchNormalizationModel> fitIfAny(Dataset<?> dataset) {
+        return fit(dataset, true);
+    }
+
+    private Optional<BatchNormalizationModel> fit(Dataset<?> dataset, boolean emptyAllowed) {
         FeatureInput input = StageColumns.resolve(this, dataset.schema(), true);
         double[] gamma = getGamma();
         double[] beta = getBeta();
@@ -78,10 +91,13 @@ public final class BatchNormalization extends Estimator<BatchNormalizationModel>
         String source = expectedSizeSource;
         FeatureSummary summary = summarize(this, dataset, input, required,
                 size -> input.paramLengthMessage(source, required, size));
+        if (emptyAllowed && summary.count() == 0) {
+            return Optional.empty();
+        }
         FeatureStatistics statistics = SummaryAggregation.statistics(summary, input,
                 HandleInvalid.fromParam(getHandleInvalid()));
         BatchNormalizationModel model = new BatchNormalizationModel(uid, statistics).setParent(this);
-        return copyValues(model, new ParamMap());
+        return Optional.of(copyValues(model, new ParamMap()));
     }
 
     /**
