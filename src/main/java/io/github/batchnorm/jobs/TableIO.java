@@ -90,6 +90,24 @@ final class TableIO {
         return reader.load(path);
     }
 
+    boolean exists(String path) {
+        try {
+            return fileSystem(path).exists(new Path(path));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** The whole of a (small) text file, in UTF-8. */
+    String readText(String path) {
+        requireExists(path);
+        try (var in = fileSystem(path).open(new Path(path))) {
+            return new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     void requireExists(String path) {
         try {
             if (!fileSystem(path).exists(new Path(path))) {
