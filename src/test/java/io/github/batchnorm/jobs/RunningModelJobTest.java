@@ -202,6 +202,20 @@ class RunningModelJobTest {
         assertTrue(again.err().contains("Model '" + path("updated") + "' already exists"), again.err());
     }
 
+    @Test
+    void fitUpdateRecoversAModelThatACrashedReplacementLeftAside() throws IOException {
+        String first = part("first", 0, 100);
+        String second = part("second", 100, 300);
+        assertEquals(0, run("fit", "--input", first, "--input-cols", "a,b", "--model", path("model")).exitCode());
+        // A replacement that died between its two renames: the old model aside, the new one still temporary.
+        Files.move(directory.resolve("model"), directory.resolve(".model.old-1234"));
+        Files.createDirectories(directory.resolve(".model.tmp-5678/data"));
+        Run update = run("fit", "--input", second, "--update", path("model"));
+        assertEquals(0, update.exitCode(), update.err());
+        assertEquals(300, BatchNormalizationModel.load(path("model")).count());
+        assertEquals(List.of("first.parquet", "model", "second.parquet"), entries());
+    }
+
     private static void assertSameJsonNumbers(JsonNode expected, JsonNode actual) {
         for (Iterator<String> names = expected.fieldNames(); names.hasNext();) {
             String name = names.next();
