@@ -25,7 +25,8 @@ public final class AffineCoefficients implements Serializable {
      * Derives the coefficients.
      *
      * <p>With {@code scaling} off, {@code scale = 1} (neither the variance nor gamma is used); with {@code centering} off,
-     * {@code shift = 0} (neither the mean nor beta is used), as in Keras' {@code center}/{@code scale} switches.
+     * {@code shift = 0} (neither the mean nor beta is used). Keras' {@code center}/{@code scale} and PyTorch's
+     * {@code affine} switches drop only beta or gamma, so exporting a model with either switch off takes care (README).
      * A feature whose {@code variance + epsilon} is zero (a constant feature with {@code epsilon = 0}) gets {@code scale = 0},
      * so its output is exactly {@code beta}: never NaN or infinite.
      *
