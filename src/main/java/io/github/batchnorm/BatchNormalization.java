@@ -5,6 +5,8 @@ import io.github.batchnorm.spark.HandleInvalid;
 import io.github.batchnorm.spark.SummaryAggregation;
 import io.github.batchnorm.stats.FeatureStatistics;
 import io.github.batchnorm.stats.Summation;
+import io.github.batchnorm.stats.FeatureAccumulator;
+import java.util.Optional;
 import org.apache.spark.ml.Estimator;
 import org.apache.spark.ml.param.ParamMap;
 import org.apache.spark.ml.util.DefaultParamsReader;
@@ -61,6 +63,18 @@ public final class BatchNormalization extends Estimator<BatchNormalizationModel>
      */
     @Override
     public BatchNormalizationModel fit(Dataset<?> dataset) {
+        return fit(dataset, false).orElseThrow();
+    }
+
+    /**
+     * {@link #fit(Dataset)}, or nothing when the dataset has no row of positive weight (an empty streaming micro-batch),
+     * instead of failing.
+     */
+    Optional<BatchNormalizationModel> fitIfAny(Dataset<?> dataset) {
+        return fit(dataset, true);
+    }
+
+    private Optional<BatchNormalizationModel> fit(Dataset<?> dataset, boolean emptyAllowed) {
         FeatureInput input = StageColumns.resolve(this, dataset.schema(), true);
         double[] gamma = getGamma();
         double[] beta = getBeta();
@@ -74,10 +88,27 @@ public final class BatchNormalization extends Estimator<BatchNormalizationModel>
             expectedSize = beta.length;
             expectedSizeSource = "beta";
         }
-        FeatureStatistics statistics = SummaryAggregation.fit(dataset, input, HandleInvalid.fromParam(getHandleInvalid()),
-                Summation.fromParam(getSummation()), getAggregationDepth(), expectedSize, expectedSizeSource);
+        int required = expectedSize;
+        String source = expectedSizeSource;
+        FeatureAccumulator summary = summarize(this, dataset, input, required,
+                size -> input.paramLengthMessage(source, required, size));
+        if (emptyAllowed && summary.count() == 0) {
+            return Optional.empty();
+        }
+        FeatureStatistics statistics = SummaryAggregation.statistics(summary, input,
+                HandleInvalid.fromParam(getHandleInvalid()));
         BatchNormalizationModel model = new BatchNormalizationModel(uid, statistics).setParent(this);
-        return copyValues(model, new ParamMap());
+        return Optional.of(copyValues(model, new ParamMap()));
+    }
+
+    /**
+     * The single pass of a fit over {@code dataset}, with {@code stage}'s handleInvalid, summation and aggregation depth:
+     * what {@link #fit} computes statistics from, and what {@link BatchNormalizationModel#update} merges into its own.
+     */
+    static FeatureAccumulator summarize(BatchNormalizationParams<?> stage, Dataset<?> dataset, FeatureInput input,
+            int expectedSize, SummaryAggregation.SizeMessage sizeMessage) {
+        return SummaryAggregation.summarize(dataset, input, HandleInvalid.fromParam(stage.getHandleInvalid()),
+                Summation.fromParam(stage.getSummation()), stage.getAggregationDepth(), expectedSize, sizeMessage);
     }
 
     @Override

@@ -1,19 +1,26 @@
 package io.github.batchnorm;
 
-import io.github.batchnorm.spark.ModelStore;
 import io.github.batchnorm.spark.ColumnNormalizer;
 import io.github.batchnorm.spark.FeatureInput;
 import io.github.batchnorm.spark.HandleInvalid;
+import io.github.batchnorm.spark.ModelStore;
+import io.github.batchnorm.spark.SummaryAggregation;
 import io.github.batchnorm.spark.VectorNormalizer;
 import io.github.batchnorm.stats.AffineCoefficients;
 import io.github.batchnorm.stats.FeatureStatistics;
+import io.github.batchnorm.stats.FeatureAccumulator;
+import io.github.batchnorm.stats.NonFiniteStatisticException;
 import io.github.batchnorm.stats.Summaries;
+import io.github.batchnorm.stats.VarianceMode;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import org.apache.spark.ml.Model;
 import org.apache.spark.ml.linalg.Vector;
 import org.apache.spark.ml.linalg.Vectors;
 import org.apache.spark.ml.param.ParamMap;
 import org.apache.spark.ml.util.DefaultParamsReader;
+import org.apache.spark.ml.util.Identifiable$;
 import org.apache.spark.ml.util.MLReader;
 import org.apache.spark.ml.util.MLWritable;
 import org.apache.spark.ml.util.MLWriter;
@@ -28,6 +35,10 @@ import org.apache.spark.sql.types.StructType;
  * gamma, beta, center, scale and varianceMode can still be changed on the model without refitting. The transform reduces
  * them to one multiply-add per value, {@code a * x + b}, and broadcasts {@code a} and {@code b} once per distinct setting.
  * A feature with zero variance and {@code epsilon = 0} is mapped to exactly {@code beta}, never to NaN or infinity.
+ *
+ * <p>A model is a value: {@link #update} returns a new model with the new data's statistics merged in (exactly, or by a
+ * moving average when {@code momentum} is set) and leaves this one as it is. {@link #inverseTransform} maps normalised
+ * values back, and {@link #fromStatistics} builds a model from statistics trained elsewhere (Keras, PyTorch).
  */
 public final class BatchNormalizationModel extends Model<BatchNormalizationModel>
         implements BatchNormalizationParams<BatchNormalizationModel>, MLWritable {
@@ -65,12 +76,31 @@ public final class BatchNormalizationModel extends Model<BatchNormalizationModel
         return Vectors.dense(statistics.mean());
     }
 
-    /** Per-feature variance of the fitted data, in this model's {@code varianceMode}. */
+    /**
+     * Per-feature variance of the fitted data, in this model's {@code varianceMode}.
+     *
+     * @throws IllegalArgumentException if the statistics are running statistics in the other convention
+     */
     public Vector variance() {
-        return Vectors.dense(statistics.variance(varianceModeValue()));
+        return Vectors.dense(varianceValues());
     }
 
-    /** Number of rows the model was fitted on (rows of weight zero included, rows skipped as invalid excluded). */
+    /** The variance in {@code varianceMode}, or a message that says which convention running statistics have. */
+    private double[] varianceValues() {
+        VarianceMode mode = varianceModeValue();
+        if (!statistics.isExact() && statistics.storedVarianceMode() != mode) {
+            throw new IllegalArgumentException("varianceMode is '" + mode + "', but this model's statistics are running"
+                    + " statistics (from fromStatistics or updates with momentum) whose variance is a "
+                    + statistics.storedVarianceMode() + " variance, which cannot be converted without the exact moments."
+                    + " Set varianceMode to '" + statistics.storedVarianceMode() + "'.");
+        }
+        return statistics.variance(mode);
+    }
+
+    /**
+     * Rows the statistics summarise: for a fit, the rows fitted on (rows of weight zero and rows skipped as invalid
+     * excluded); after updates, every row fitted and updated on; 0 for statistics imported with {@link #fromStatistics}.
+     */
     public long count() {
         return statistics.rowCount();
     }
@@ -101,8 +131,8 @@ public final class BatchNormalizationModel extends Model<BatchNormalizationModel
 
     /** The affine map {@code y = a * x + b} that the current params and statistics reduce to. */
     public AffineCoefficients coefficients() {
-        return AffineCoefficients.of(statistics.mean(), statistics.variance(varianceModeValue()), getGamma(), getBeta(),
-                getEpsilon(), getCenter(), getScale());
+        return AffineCoefficients.of(statistics.mean(), varianceValues(), getGamma(), getBeta(), getEpsilon(), getCenter(),
+                getScale());
     }
 
     /**
@@ -123,8 +153,177 @@ public final class BatchNormalizationModel extends Model<BatchNormalizationModel
 
     @Override
     public StructType transformSchema(StructType schema) {
+        varianceValues();
         return StageColumns.resolve(this, schema, false)
                 .validateAndTransformSchema(schema, numFeatures(), getGamma(), getBeta());
+    }
+
+    /**
+     * A new model whose statistics also cover {@code dataset}, read like {@code fit} reads its data (the same input and
+     * weight columns, {@code handleInvalid} and aggregation depth, in one pass); this model is left as it is, and the
+     * new one has its uid, params and parent.
+     *
+     * <ul>
+     *   <li>{@code momentum} not set: the exact merge. The statistics equal those of one fit on all the data this model
+     *       has seen and {@code dataset} together (up to rounding), without reading the old data again; per-feature counts
+     *       under {@code handleInvalid = keep} add up too. Needs exact statistics: a model from {@link #fromStatistics}
+     *       or from a momentum update is refused.</li>
+     *   <li>{@code momentum} set: {@code running = momentum * running + (1 - momentum) * batch} for the mean and for the
+     *       variance, with the batch variance in {@code varianceMode} (population: Keras; sample: PyTorch's
+     *       {@code running_var}). The result is running statistics; counts keep accumulating, for information.</li>
+     * </ul>
+     *
+     * <p>Data with no row of positive weight (an empty micro-batch) changes nothing; a feature with no valid value in
+     * {@code dataset} (under {@code handleInvalid = keep}) keeps its statistics.
+     *
+     * @throws IllegalArgumentException before any work for a missing or mistyped column, a model that cannot be updated
+     *     as asked, or a schema that declares another number of features; during the pass, as {@code fit} does, for rows
+     *     of another number of features, invalid values under {@code handleInvalid = error} and invalid weights
+     */
+    public BatchNormalizationModel update(Dataset<?> dataset) {
+        FeatureInput input = StageColumns.resolveInputs(this, dataset.schema());
+        int numFeatures = numFeatures();
+        input.requireDeclaredSize(numFeatures);
+        boolean moving = isSet(momentum());
+        VarianceMode mode = varianceModeValue();
+        if (!moving && !statistics.isExact()) {
+            throw new IllegalArgumentException("Cannot update this model exactly: its statistics are running statistics"
+                    + " (from fromStatistics or updates with momentum), not the moments of any data, so new data cannot be"
+                    + " merged into them exactly. Set momentum to update them as a moving average.");
+        }
+        if (moving) {
+            varianceValues();
+        }
+        String described = input.describe();
+        FeatureAccumulator batch = BatchNormalization.summarize(this, dataset, input, numFeatures,
+                size -> "Cannot update the model: " + described + " has " + size + " features, but the model has "
+                        + numFeatures + ".");
+        try {
+            FeatureStatistics updated = moving ? batch.movingAverageInto(statistics, getMomentum(), mode)
+                    : batch.mergeInto(statistics);
+            return copyValues(new BatchNormalizationModel(uid, updated), new ParamMap()).setParent(parent());
+        } catch (NonFiniteStatisticException e) {
+            throw SummaryAggregation.nonFinite(input, e);
+        }
+    }
+
+    /**
+     * Maps normalised values back to the original scale, {@code x = (y - b) / a} with this model's {@code a} and
+     * {@code b}: reads the output column(s) ({@code outputCol} or {@code outputCols}) and appends the restored values
+     * under the input column names ({@code inputCol} or {@code inputCols}), which must not exist in {@code dataset}.
+     * Scalar columns come back as doubles, arrays with their element type, Vectors as Vectors (sparse ones stay sparse
+     * when {@code center} is false). Invalid values follow {@code handleInvalid} as in {@link #transform}. With
+     * {@code scale = false}, {@code a = 1}.
+     *
+     * @throws IllegalArgumentException before any work, if a feature cannot be inverted (its {@code a} is 0: gamma is 0,
+     *     or its variance and epsilon are both 0, so the transform sent every value to beta), or for a missing or
+     *     mistyped normalised column or an existing restored column
+     */
+    public Dataset<Row> inverseTransform(Dataset<?> dataset) {
+        return inverseTransform(dataset, new String[0]);
+    }
+
+    /**
+     * {@link #inverseTransform(Dataset)} into other columns: {@code restoredCols} names one column per input column (one
+     * for a Vector or array input), for data that still has the original columns.
+     */
+    public Dataset<Row> inverseTransform(Dataset<?> dataset, String... restoredCols) {
+        FeatureInput input = StageColumns.resolveInverse(this, dataset.schema(), restoredCols);
+        StructType outputSchema = input.validateAndTransformSchema(dataset.schema(), numFeatures(), getGamma(), getBeta());
+        AffineCoefficients coefficients = coefficients();
+        int[] zero = coefficients.zeroScaleFeatures();
+        if (zero.length > 0) {
+            throw new IllegalArgumentException("Cannot invert the normalisation of " + featureNames(zero) + ": its scale"
+                    + " gamma / sqrt(variance + epsilon) is 0 (gamma is 0, or the variance and epsilon are both 0), so"
+                    + " the transform sent every value to beta.");
+        }
+        HandleInvalid handleInvalid = HandleInvalid.fromParam(getHandleInvalid());
+        if (input.kind() == FeatureInput.Kind.VECTOR) {
+            return normalizer.inverseTransform(dataset, input, coefficients, handleInvalid, !getCenter(),
+                    outputSchema.apply(input.outputCols()[0]).metadata());
+        }
+        return ColumnNormalizer.inverseTransform(dataset, input, coefficients, handleInvalid);
+    }
+
+    /** Feature names for messages: the scalar input columns, or {@code col[j]}; at most five, then a count. */
+    private String featureNames(int[] features) {
+        boolean scalars = isSet(inputCols());
+        List<String> names = new ArrayList<>();
+        for (int k = 0; k < Math.min(features.length, Summaries.SHOWN_VALUES); k++) {
+            names.add(scalars ? getInputCols()[features[k]] : getInputCol() + "[" + features[k] + "]");
+        }
+        String list = String.join(", ", names);
+        return features.length > names.size() ? list + ", ... (" + features.length + " features)" : list;
+    }
+
+    /**
+     * A model from statistics trained elsewhere, in the population convention: for example a Keras
+     * {@code BatchNormalization} layer's {@code moving_mean}, {@code moving_variance}, {@code gamma} and {@code beta}
+     * with its {@code epsilon}. The model normalises with exactly these numbers:
+     * {@code gamma * (x - mean) / sqrt(variance + epsilon) + beta}. Set {@code inputCol} or {@code inputCols} (and the
+     * outputs) on it before transforming.
+     *
+     * <p>Its statistics are running statistics with no count: {@link #update} refuses to merge into them exactly (there
+     * are no moments to merge with) but moves them with {@code momentum} set, as Keras would. For a PyTorch layer, use
+     * {@link #fromStatistics(double[], double[], double[], double[], double, String)} with {@code "sample"}.
+     *
+     * @param mean per-feature mean, finite
+     * @param variance per-feature variance to normalise with, finite and {@code >= 0}
+     * @param gamma per-feature scale, finite, or empty for 1.0 everywhere
+     * @param beta per-feature offset, finite, or empty for 0.0 everywhere
+     * @param epsilon added to the variance, finite and {@code >= 0}
+     * @throws IllegalArgumentException naming the argument that is out of range or of the wrong length
+     */
+    public static BatchNormalizationModel fromStatistics(double[] mean, double[] variance, double[] gamma, double[] beta,
+            double epsilon) {
+        return fromStatistics(mean, variance, gamma, beta, epsilon, VarianceMode.POPULATION.paramValue());
+    }
+
+    /**
+     * {@link #fromStatistics(double[], double[], double[], double[], double)} with the convention the variance is in,
+     * which becomes the model's {@code varianceMode}. The model normalises with {@code variance} as given either way; the
+     * convention decides which batch variance later momentum updates average in. {@code "population"}: Keras'
+     * {@code moving_variance}. {@code "sample"}: PyTorch's {@code running_var}, a moving average of unbiased batch
+     * variances.
+     */
+    public static BatchNormalizationModel fromStatistics(double[] mean, double[] variance, double[] gamma, double[] beta,
+            double epsilon, String varianceMode) {
+        int n = mean.length;
+        if (n == 0) {
+            throw new IllegalArgumentException("fromStatistics: mean is empty; give one value per feature.");
+        }
+        if (variance.length != n) {
+            throw new IllegalArgumentException("fromStatistics: mean has " + n + " values but variance has "
+                    + variance.length + "; give one of each per feature.");
+        }
+        requireFinite("mean", mean, false);
+        requireFinite("variance", variance, true);
+        requireAffine("gamma", gamma, n, "1.0");
+        requireAffine("beta", beta, n, "0.0");
+        if (!(epsilon >= 0.0) || Double.isInfinite(epsilon)) {
+            throw new IllegalArgumentException("fromStatistics: epsilon must be finite and >= 0 but was " + epsilon + ".");
+        }
+        VarianceMode mode = VarianceMode.fromParam(varianceMode);
+        BatchNormalizationModel model = new BatchNormalizationModel(Identifiable$.MODULE$.randomUID("batchNorm"),
+                FeatureStatistics.running(mean, variance, mode));
+        return model.setEpsilon(epsilon).setGamma(gamma).setBeta(beta).setVarianceMode(mode.paramValue());
+    }
+
+    private static void requireFinite(String name, double[] values, boolean nonNegative) {
+        for (int j = 0; j < values.length; j++) {
+            if (!Double.isFinite(values[j]) || (nonNegative && values[j] < 0.0)) {
+                throw new IllegalArgumentException("fromStatistics: " + name + "[" + j + "] is " + values[j] + "; every "
+                        + name + " must be finite" + (nonNegative ? " and >= 0." : "."));
+            }
+        }
+    }
+
+    private static void requireAffine(String name, double[] values, int numFeatures, String fill) {
+        if (values.length != 0 && values.length != numFeatures) {
+            throw new IllegalArgumentException("fromStatistics: " + name + " has " + values.length + " values but there"
+                    + " are " + numFeatures + " features; give one per feature, or none for " + fill + ".");
+        }
+        requireFinite(name, values, false);
     }
 
     @Override
@@ -150,10 +349,13 @@ public final class BatchNormalizationModel extends Model<BatchNormalizationModel
 
     @Override
     public String toString() {
+        // Never throws: a mismatched convention shows the stored variance and says which one it is.
+        VarianceMode shown = statistics.isExact() ? varianceModeValue() : statistics.storedVarianceMode();
         return "BatchNormalizationModel: uid=" + uid + ", numFeatures=" + numFeatures() + ", count=" + count()
                 + ", epsilon=" + getEpsilon() + ", varianceMode=" + getVarianceMode()
+                + (statistics.isExact() ? "" : ", running statistics (" + shown + " variance)")
                 + ", mean=" + Summaries.abbreviate(statistics.mean())
-                + ", variance=" + Summaries.abbreviate(statistics.variance(varianceModeValue()));
+                + ", variance=" + Summaries.abbreviate(statistics.variance(shown));
     }
 
     private static final class Writer extends MLWriter {
@@ -175,7 +377,7 @@ public final class BatchNormalizationModel extends Model<BatchNormalizationModel
             DefaultParamsReader.Metadata metadata = ModelStore.loadMetadata(path, sparkSession(),
                     BatchNormalizationModel.class.getName());
             BatchNormalizationModel model = new BatchNormalizationModel(metadata.uid(),
-                    ModelStore.loadStatistics(path, sparkSession()));
+                    ModelStore.loadStatistics(path, sparkSession(), metadata));
             metadata.getAndSetParams(model, metadata.getAndSetParams$default$2());
             return model;
         }

@@ -101,6 +101,15 @@ public interface BatchNormalizationParams<S extends BatchNormalizationParams<S>>
         return self();
     }
 
+    /**
+     * Not set: {@code update} merges new data exactly. Set, in {@code [0, 1)}: {@code update} moves the statistics by
+     * {@code running = momentum * running + (1 - momentum) * batch} (Keras' convention; PyTorch's is {@code 1 - momentum}).
+     * {@code fit} ignores it. Default: not set.
+     */
+    default DoubleParam momentum() {
+        return paramDefinitions().momentum;
+    }
+
     default String getInputCol() {
         return getOrDefault(inputCol());
     }
@@ -161,6 +170,16 @@ public interface BatchNormalizationParams<S extends BatchNormalizationParams<S>>
 
     default int getAggregationDepth() {
         return (Integer) getOrDefault(aggregationDepth());
+    }
+
+    /**
+     * The momentum of {@code update}'s moving average.
+     *
+     * @throws java.util.NoSuchElementException if momentum is not set (then {@code update} merges exactly); check with
+     *     {@code isSet(momentum())}
+     */
+    default double getMomentum() {
+        return (Double) getOrDefault(momentum());
     }
 
     /** This stage, typed for chaining. */
@@ -238,6 +257,12 @@ public interface BatchNormalizationParams<S extends BatchNormalizationParams<S>>
 
     default S setAggregationDepth(int value) {
         set(aggregationDepth(), value);
+        return self();
+    }
+
+    /** Sets the momentum of {@code update}'s moving average, in {@code [0, 1)}; {@code clear(momentum())} unsets it. */
+    default S setMomentum(double value) {
+        set(momentum(), value);
         return self();
     }
 }

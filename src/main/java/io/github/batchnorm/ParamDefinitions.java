@@ -38,6 +38,7 @@ final class ParamDefinitions implements Serializable {
     final Param<String> varianceMode;
     final IntParam aggregationDepth;
     final Param<String> summation;
+    final DoubleParam momentum;
 
     ParamDefinitions(Params owner) {
         inputCol = new Param<>(owner, "inputCol",
@@ -81,6 +82,12 @@ final class ParamDefinitions implements Serializable {
         aggregationDepth = new IntParam(owner, "aggregationDepth",
                 "depth of the tree that merges the per-partition summaries (treeAggregate); >= 2. Default: 2",
                 ParamValidators.gtEq(2));
+        momentum = new DoubleParam(owner, "momentum",
+                "how update moves the statistics: not set, it merges the new data exactly (the result equals a fit on"
+                        + " all the data); set, it takes an exponential moving average, running = momentum * running +"
+                        + " (1 - momentum) * batch, of the batch mean and of the batch variance in varianceMode (Keras'"
+                        + " convention; PyTorch's momentum is 1 - this); in [0, 1); fit ignores it. Default: not set",
+                ParamValidators.inRange(0.0, 1.0, true, false));
 
         summation = new Param<>(owner, "summation",
                 "how the fit accumulates: 'fast' (double precision, as fast as reading the data; the last bits may differ"

@@ -11,12 +11,11 @@ final class StageColumns {
     private StageColumns() {
     }
 
-    /**
-     * @param withWeight whether the weight column takes part (fit) or not (transform, where scoring data need not have it)
-     */
-    static FeatureInput resolve(BatchNormalizationParams<?> stage, StructType schema, boolean withWeight) {
-        String[] inputs;
-        String[] outputs;
+    /** The stage's input and output column names, checked against each other. */
+    private record Columns(String[] inputs, String[] outputs, boolean multiColumn) {
+    }
+
+    private static Columns columns(BatchNormalizationParams<?> stage) {
         boolean multiColumn = stage.isSet(stage.inputCols());
         if (multiColumn) {
             if (stage.isSet(stage.inputCol())) {
@@ -25,7 +24,7 @@ final class StageColumns {
             if (stage.isSet(stage.outputCol())) {
                 throw new IllegalArgumentException("Param outputCol goes with inputCol; with inputCols set outputCols.");
             }
-            inputs = stage.getInputCols();
+            String[] inputs = stage.getInputCols();
             if (inputs.length == 0) {
                 throw new IllegalArgumentException("Param inputCols must name at least one column.");
             }
@@ -33,19 +32,58 @@ final class StageColumns {
                 throw new IllegalArgumentException("Param outputCols must be set when inputCols is: one output column"
                         + " per input column.");
             }
-            outputs = stage.getOutputCols();
+            String[] outputs = stage.getOutputCols();
             if (outputs.length != inputs.length) {
                 throw new IllegalArgumentException("Params inputCols and outputCols must have the same length, but"
                         + " inputCols has " + inputs.length + " columns and outputCols has " + outputs.length + ".");
             }
-        } else {
-            if (stage.isSet(stage.outputCols())) {
-                throw new IllegalArgumentException("Param outputCols goes with inputCols; with inputCol set outputCol.");
-            }
-            inputs = new String[] {stage.getInputCol()};
-            outputs = new String[] {stage.getOutputCol()};
+            return new Columns(inputs, outputs, true);
         }
-        String weightCol = withWeight && !stage.getWeightCol().isEmpty() ? stage.getWeightCol() : null;
-        return FeatureInput.resolve(schema, inputs, outputs, multiColumn, weightCol);
+        if (stage.isSet(stage.outputCols())) {
+            throw new IllegalArgumentException("Param outputCols goes with inputCols; with inputCol set outputCol.");
+        }
+        return new Columns(new String[] {stage.getInputCol()}, new String[] {stage.getOutputCol()}, false);
+    }
+
+    private static String weightCol(BatchNormalizationParams<?> stage) {
+        return stage.getWeightCol().isEmpty() ? null : stage.getWeightCol();
+    }
+
+    /**
+     * @param withWeight whether the weight column takes part (fit) or not (transform, where scoring data need not have it)
+     */
+    static FeatureInput resolve(BatchNormalizationParams<?> stage, StructType schema, boolean withWeight) {
+        Columns columns = columns(stage);
+        return FeatureInput.resolve(schema, columns.inputs(), columns.outputs(), columns.multiColumn(),
+                withWeight ? weightCol(stage) : null);
+    }
+
+    /** The input and weight columns of a dataset that statistics are read from but that is not transformed. */
+    static FeatureInput resolveInputs(BatchNormalizationParams<?> stage, StructType schema) {
+        Columns columns = columns(stage);
+        return FeatureInput.resolveInputs(schema, columns.inputs(), columns.multiColumn(), weightCol(stage));
+    }
+
+    /**
+     * The inverse transform's columns: it reads the stage's output columns and writes {@code restored}, or the stage's
+     * input columns when {@code restored} is empty.
+     */
+    static FeatureInput resolveInverse(BatchNormalizationParams<?> stage, StructType schema, String[] restored) {
+        Columns columns = columns(stage);
+        String[] targets = columns.inputs();
+        if (restored.length > 0) {
+            if (restored.length != targets.length) {
+                throw new IllegalArgumentException("inverseTransform needs one restored column name per input column, but"
+                        + " got " + restored.length + " for " + targets.length + ".");
+            }
+            targets = restored.clone();
+        }
+        try {
+            return FeatureInput.resolve(schema, columns.outputs(), targets, columns.multiColumn(), null);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("inverseTransform reads the normalised " + (columns.multiColumn()
+                    ? "outputCols" : "outputCol") + " and writes " + (restored.length > 0 ? "the restored columns"
+                    : columns.multiColumn() ? "inputCols" : "inputCol") + ": " + e.getMessage(), e);
+        }
     }
 }

@@ -1,7 +1,10 @@
 package io.github.batchnorm;
 
+import static io.github.batchnorm.testing.Tolerance.assertClose;
+import static io.github.batchnorm.testing.Tolerance.assertRelative;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
@@ -9,12 +12,15 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.github.batchnorm.stats.VarianceMode;
 import io.github.batchnorm.testing.Data;
+import io.github.batchnorm.testing.ExactReference;
 import io.github.batchnorm.testing.SparkTestSession;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 import java.util.stream.Collectors;
@@ -117,13 +123,60 @@ class BatchNormalizationPersistenceTest {
             metadataFile = files.filter(file -> file.getFileName().toString().startsWith("part-")).findFirst().orElseThrow();
         }
         String json = Files.readString(metadataFile, StandardCharsets.UTF_8);
-        assertTrue(json.contains("\"formatVersion\":1"), json);
-        Files.writeString(metadataFile, json.replace("\"formatVersion\":1", "\"formatVersion\":99"));
+        assertTrue(json.contains("\"formatVersion\":2"), json);
+        Files.writeString(metadataFile, json.replace("\"formatVersion\":2", "\"formatVersion\":99"));
         Files.deleteIfExists(metadataFile.resolveSibling("." + metadataFile.getFileName() + ".crc"));
         IllegalArgumentException error = assertThrows(IllegalArgumentException.class,
                 () -> BatchNormalizationModel.load(path("model")));
         assertEquals("Model at '" + path("model") + "' has format version 99, but this version of spark-batchnorm reads"
-                + " format version 1 only.", error.getMessage());
+                + " format versions 1 to 2 only.", error.getMessage());
+    }
+
+    @Test
+    void aModelSavedInFormatVersion1StillLoadsAsExactStatisticsAndUpdates() throws Exception {
+        // Written by the first release's code (format version 1: no 'exact' or 'varianceMode' column) from these rows.
+        double[][] rows = Data.dense(61, 40, 3);
+        String saved = Path.of(getClass().getResource("/models/format-v1").toURI()).toString();
+        BatchNormalizationModel model = BatchNormalizationModel.load(saved);
+        assertEquals("batchNorm_8dce5a6f18af", model.uid());
+        assertTrue(model.statistics().isExact());
+        assertEquals(40, model.count());
+        assertArrayEquals(new double[] {1.5, 2.0, 0.5}, model.getGamma());
+        assertEquals(1e-3, model.getEpsilon());
+        assertFalse(model.isSet(model.momentum()));
+        ExactReference reference = ExactReference.of(rows);
+        for (int j = 0; j < 3; j++) {
+            double spread = Math.sqrt(reference.populationVariance(j));
+            assertClose(reference.mean(j), model.mean().apply(j), 1e-12, spread, "mean " + j);
+            assertRelative(reference.populationVariance(j), model.variance().apply(j), 1e-12, "variance " + j);
+        }
+
+        double[][] more = Data.dense(62, 25, 3);
+        BatchNormalizationModel updated = model.update(SparkTestSession.vectors(more, false, 2));
+        double[][] union = Stream.concat(Arrays.stream(rows), Arrays.stream(more)).toArray(double[][]::new);
+        ExactReference unionReference = ExactReference.of(union);
+        for (int j = 0; j < 3; j++) {
+            double spread = Math.sqrt(unionReference.populationVariance(j));
+            assertClose(unionReference.mean(j), updated.mean().apply(j), 1e-12, spread, "updated mean " + j);
+            assertRelative(unionReference.populationVariance(j), updated.variance().apply(j), 1e-12,
+                    "updated variance " + j);
+        }
+        updated.save(path("resaved"));
+        assertEquals(updated.statistics(), BatchNormalizationModel.load(path("resaved")).statistics(),
+                "saved again in the current format");
+    }
+
+    @Test
+    void runningStatisticsAndMomentumSurviveSaveAndLoad() throws IOException {
+        BatchNormalizationModel running = BatchNormalizationModel.fromStatistics(new double[] {1, 2}, new double[] {3, 4},
+                new double[] {0.5, 2}, new double[0], 1e-3, "sample").setMomentum(0.9);
+        running.save(path("running"));
+        BatchNormalizationModel loaded = BatchNormalizationModel.load(path("running"));
+        assertEquals(running.statistics(), loaded.statistics());
+        assertFalse(loaded.statistics().isExact());
+        assertEquals(VarianceMode.SAMPLE, loaded.statistics().storedVarianceMode());
+        assertEquals(0.9, loaded.getMomentum());
+        assertEquals("sample", loaded.getVarianceMode());
     }
 
     @Test

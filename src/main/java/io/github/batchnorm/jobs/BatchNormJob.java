@@ -9,7 +9,8 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * The {@code batchnorm} command: fit, transform, fit-transform, describe, demo and sample-data subcommands.
+ * The {@code batchnorm} command: fit (and update), transform, fit-transform, describe, import, demo and sample-data
+ * subcommands.
  *
  * <p>Runs on {@code local[*]} unless a master is configured ({@code --master}, or {@code spark-submit --master}), so the
  * same main class works on a laptop and on a cluster. Exit codes: 0 success; 2 bad usage or bad input, with a one-line
@@ -18,7 +19,7 @@ import picocli.CommandLine.Option;
 @Command(name = "batchnorm", mixinStandardHelpOptions = true, version = "spark-batchnorm 0.1.0",
         description = "Batch normalisation of tables on disk (CSV, Parquet, ORC, JSON) with Apache Spark.",
         subcommands = {FitCommand.class, TransformCommand.class, FitTransformCommand.class, DescribeCommand.class,
-            DemoCommand.class, SampleDataCommand.class, CommandLine.HelpCommand.class})
+            ImportCommand.class, DemoCommand.class, SampleDataCommand.class, CommandLine.HelpCommand.class})
 public final class BatchNormJob implements Runnable {
     static final int OK = 0;
     static final int FAILURE = 1;
@@ -30,7 +31,7 @@ public final class BatchNormJob implements Runnable {
     @Override
     public void run() {
         throw new CommandLine.ParameterException(spec.commandLine(), "Missing a subcommand: fit, transform,"
-                + " fit-transform, describe, demo or sample-data.");
+                + " fit-transform, describe, import, demo or sample-data.");
     }
 
     public static void main(String[] args) {

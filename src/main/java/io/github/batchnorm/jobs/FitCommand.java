@@ -1,7 +1,10 @@
 package io.github.batchnorm.jobs;
 
 import io.github.batchnorm.BatchNormalizationModel;
+import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.Callable;
+import org.apache.hadoop.fs.Path;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
@@ -11,9 +14,9 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
-/** {@code batchnorm fit}: fits a model on a table and saves it. */
+/** {@code batchnorm fit}: fits a model on a table and saves it, or merges a table into a saved model ({@code --update}). */
 @Command(name = "fit", mixinStandardHelpOptions = true, description = "Fit batch-normalisation statistics and save the"
-        + " model.")
+        + " model, or update a saved model with new data (--update).")
 final class FitCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -27,8 +30,13 @@ final class FitCommand implements Callable<Integer> {
     @Option(names = "--schema", paramLabel = "DDL", description = "Schema of the input, e.g. 'age INT, salary DOUBLE'.")
     String schema;
 
-    @Option(names = "--model", required = true, paramLabel = "DIR", description = "Where to save the model.")
+    @Option(names = "--model", paramLabel = "DIR", description = "Where to save the model; with --update, where to save"
+            + " the updated model instead of replacing the one updated.")
     String model;
+
+    @Option(names = "--update", paramLabel = "DIR", description = "Update the model saved in DIR with the input (exactly,"
+            + " or as a moving average with --momentum) and save it back in place, all-or-nothing.")
+    String update;
 
     @Option(names = "--overwrite", description = "Replace an existing model directory.")
     boolean overwrite;
@@ -41,6 +49,12 @@ final class FitCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        if (update != null) {
+            return update();
+        }
+        if (model == null) {
+            throw new UsageException("Give --model DIR to save the fitted model, or --update DIR to update a saved one.");
+        }
         normalization.validate();
         SparkSession spark = sparkOptions.session("fit");
         TableIO io = new TableIO(spark);
@@ -51,7 +65,46 @@ final class FitCommand implements Callable<Integer> {
         double seconds = (System.nanoTime() - started) / 1e9;
         ModelFiles.save(io, fitted, model, overwrite);
         spec.commandLine().getOut().print(ModelReport.table(fitted));
-        spec.commandLine().getOut().printf(java.util.Locale.ROOT, "Fitted in %.2f s; model saved to %s%n", seconds, model);
+        spec.commandLine().getOut().printf(Locale.ROOT, "Fitted in %.2f s; model saved to %s%n", seconds, model);
         return BatchNormJob.OK;
+    }
+
+    /**
+     * Loads the model in {@code update}, merges the input into it and saves it (back in place, or to {@code model}). The
+     * model keeps its own params: options that would change them are refused, input columns must be the model's.
+     */
+    private Integer update() {
+        List<String> conflicting = normalization.paramOptionsGiven();
+        if (!conflicting.isEmpty()) {
+            throw new UsageException(conflicting.get(0) + " cannot be combined with --update: an update keeps the model's"
+                    + " params; only --input-cols/--input-col (which must be the model's) and --momentum may be given.");
+        }
+        normalization.validateValues();
+        SparkSession spark = sparkOptions.session("fit --update");
+        TableIO io = new TableIO(spark);
+        String target = model == null || samePath(model, update) ? update : model;
+        if (!target.equals(update)) {
+            io.requireWritable(target, overwrite, "Model");
+        }
+        // A replacement that crashed between its two renames left the last good model beside the path: put it back.
+        io.recover(update);
+        if (!io.exists(update)) {
+            throw new UsageException("Model '" + update + "' does not exist: fit one first (without --update).");
+        }
+        BatchNormalizationModel saved = normalization.applyToUpdate(ModelFiles.load(io, update));
+        Dataset<Row> table = io.read(input, io.detectFormat(input, format), schema);
+        long started = System.nanoTime();
+        BatchNormalizationModel updated = saved.update(table);
+        double seconds = (System.nanoTime() - started) / 1e9;
+        ModelFiles.save(io, updated, target, overwrite || target.equals(update));
+        spec.commandLine().getOut().print(ModelReport.table(updated));
+        spec.commandLine().getOut().printf(Locale.ROOT, "Updated with %d rows in %.2f s (%s); model saved to %s%n",
+                updated.count() - saved.count(), seconds, updated.isSet(updated.momentum())
+                        ? "moving average, momentum " + updated.getMomentum() : "exact merge", target);
+        return BatchNormJob.OK;
+    }
+
+    private static boolean samePath(String a, String b) {
+        return new Path(a).toUri().normalize().equals(new Path(b).toUri().normalize());
     }
 }

@@ -27,25 +27,32 @@ final class ModelReport {
     }
 
     /**
-     * The model as JSON: {@code inputCols} (or {@code inputCol}), {@code epsilon}, {@code varianceMode}, and per-feature
-     * arrays {@code count}, {@code mean}, {@code variance}, {@code gamma}, {@code beta}. Doubles are written in their
-     * shortest form that parses back to the identical double.
+     * The model as JSON, the schema that {@code import} reads back: {@code inputCols} and {@code outputCols} (or
+     * {@code inputCol} and {@code outputCol}), {@code epsilon}, {@code varianceMode}, {@code center}, {@code scale},
+     * {@code momentum} (only when set), {@code exact}, {@code numFeatures}, {@code rowCount}, and per-feature arrays
+     * {@code count}, {@code mean}, {@code variance} (in {@code varianceMode}), {@code gamma}, {@code beta}. Doubles are
+     * written in their shortest form that parses back to the identical double.
      */
     static String json(BatchNormalizationModel model) {
         ObjectMapper mapper = new ObjectMapper();
         ObjectNode root = mapper.createObjectNode();
         if (model.isSet(model.inputCols())) {
-            ArrayNode inputs = root.putArray("inputCols");
-            for (String input : model.getInputCols()) {
-                inputs.add(input);
+            putStrings(root.putArray("inputCols"), model.getInputCols());
+            if (model.isSet(model.outputCols())) {
+                putStrings(root.putArray("outputCols"), model.getOutputCols());
             }
         } else {
             root.put("inputCol", model.getInputCol());
+            root.put("outputCol", model.getOutputCol());
         }
         root.put("epsilon", model.getEpsilon());
         root.put("varianceMode", model.getVarianceMode());
         root.put("center", model.getCenter());
         root.put("scale", model.getScale());
+        if (model.isSet(model.momentum())) {
+            root.put("momentum", model.getMomentum());
+        }
+        root.put("exact", model.statistics().isExact());
         root.put("numFeatures", model.numFeatures());
         root.put("rowCount", model.count());
         FeatureStatistics statistics = model.statistics();
@@ -61,6 +68,12 @@ final class ModelReport {
             return mapper.writerWithDefaultPrettyPrinter().writeValueAsString(root);
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             throw new IllegalStateException(e);
+        }
+    }
+
+    private static void putStrings(ArrayNode array, String[] values) {
+        for (String value : values) {
+            array.add(value);
         }
     }
 
@@ -85,7 +98,8 @@ final class ModelReport {
                 format(gamma[j]), format(beta[j])});
         }
         return align(rows) + "epsilon " + model.getEpsilon() + ", " + model.getVarianceMode() + " variance, "
-                + model.count() + " rows\n";
+                + model.count() + " rows" + (model.statistics().isExact() ? "" : ", running statistics")
+                + (model.isSet(model.momentum()) ? ", momentum " + model.getMomentum() : "") + "\n";
     }
 
     /** Two statistics per output feature (after normalising): mean and variance. */

@@ -2,6 +2,7 @@ package io.github.batchnorm.jobs;
 
 import io.github.batchnorm.BatchNormalization;
 import io.github.batchnorm.BatchNormalizationModel;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import picocli.CommandLine.ArgGroup;
@@ -11,7 +12,7 @@ import picocli.CommandLine.Option;
 final class NormalizationOptions {
     static final String OUTPUT_SUFFIX = "_bn";
 
-    @ArgGroup(exclusive = true, multiplicity = "1")
+    @ArgGroup(exclusive = true, multiplicity = "0..1")
     Columns columns;
 
     static final class Columns {
@@ -57,8 +58,16 @@ final class NormalizationOptions {
             description = "null/NaN/Inf values: error (default), skip or keep.")
     String handleInvalid;
 
+    @Option(names = "--momentum", paramLabel = "M", description = "Updates (fit --update) take a moving average,"
+            + " running = M * running + (1 - M) * batch, instead of merging exactly; in [0, 1). Saved with the model.")
+    Double momentum;
+
     /** The estimator these options describe; gamma and beta are applied to the model once its size is known. */
     BatchNormalization estimator() {
+        if (columns == null) {
+            throw new UsageException("Give the input columns: --input-cols a,b,c (numeric columns, one feature each) or"
+                    + " --input-col COL (one Vector or array column).");
+        }
         BatchNormalization estimator = new BatchNormalization();
         if (columns.inputCols != null) {
             if (outputCol != null) {
@@ -88,7 +97,60 @@ final class NormalizationOptions {
         if (handleInvalid != null) {
             option("--handle-invalid", handleInvalid, "error, skip or keep", () -> estimator.setHandleInvalid(handleInvalid));
         }
+        if (momentum != null) {
+            option("--momentum", momentum, "a number in [0, 1)", () -> estimator.setMomentum(momentum));
+        }
         return estimator;
+    }
+
+    /**
+     * The options that set a param of the fit (everything but the input columns and momentum), as typed, in the order
+     * they are declared: an update keeps the model's own params, so it refuses these.
+     */
+    List<String> paramOptionsGiven() {
+        List<String> given = new ArrayList<>();
+        addIf(given, outputCols != null, "--output-cols");
+        addIf(given, outputCol != null, "--output-col");
+        addIf(given, epsilon != null, "--epsilon");
+        addIf(given, gamma != null, "--gamma");
+        addIf(given, beta != null, "--beta");
+        addIf(given, noCenter, "--no-center");
+        addIf(given, noScale, "--no-scale");
+        addIf(given, variance != null, "--variance");
+        addIf(given, weightCol != null, "--weight-col");
+        addIf(given, handleInvalid != null, "--handle-invalid");
+        return given;
+    }
+
+    private static void addIf(List<String> names, boolean given, String name) {
+        if (given) {
+            names.add(name);
+        }
+    }
+
+    /**
+     * For an update: fails unless the input columns given (if any) are the model's own, and sets {@code --momentum} on the
+     * model if given.
+     */
+    BatchNormalizationModel applyToUpdate(BatchNormalizationModel model) {
+        if (columns != null) {
+            boolean modelMulti = model.isSet(model.inputCols());
+            String modelColumns = modelMulti ? "input columns " + String.join(",", model.getInputCols())
+                    : "input column " + model.getInputCol();
+            if (columns.inputCols != null) {
+                if (!modelMulti || !Arrays.equals(columns.inputCols.toArray(new String[0]), model.getInputCols())) {
+                    throw new UsageException("--input-cols " + String.join(",", columns.inputCols) + " does not match the"
+                            + " model's " + modelColumns + ".");
+                }
+            } else if (modelMulti || !columns.inputCol.equals(model.getInputCol())) {
+                throw new UsageException("--input-col " + columns.inputCol + " does not match the model's " + modelColumns
+                        + ".");
+            }
+        }
+        if (momentum != null) {
+            option("--momentum", momentum, "a number in [0, 1)", () -> model.setMomentum(momentum));
+        }
+        return model;
     }
 
     /** Applies an option through its param's validator, reporting a rejection in the option's own terms. */
@@ -127,6 +189,14 @@ final class NormalizationOptions {
     /** Validates option values that do not need the data, so bad values fail before any reading. */
     void validate() {
         estimator();
+        validateValues();
+    }
+
+    /** Validates the values of gamma, beta and momentum, which need neither the columns nor the data. */
+    void validateValues() {
+        if (momentum != null) {
+            option("--momentum", momentum, "a number in [0, 1)", () -> new BatchNormalization().setMomentum(momentum));
+        }
         if (gamma != null) {
             option("--gamma", java.util.Arrays.toString(gamma), "finite numbers", () -> new BatchNormalization()
                     .setGamma(gamma));

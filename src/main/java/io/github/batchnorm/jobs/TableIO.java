@@ -1,11 +1,11 @@
 package io.github.batchnorm.jobs;
 
+import io.github.batchnorm.spark.AtomicDirectory;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.UUID;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
@@ -90,6 +90,24 @@ final class TableIO {
         return reader.load(path);
     }
 
+    boolean exists(String path) {
+        try {
+            return fileSystem(path).exists(new Path(path));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** The whole of a (small) text file, in UTF-8. */
+    String readText(String path) {
+        requireExists(path);
+        try (var in = fileSystem(path).open(new Path(path))) {
+            return new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     void requireExists(String path) {
         try {
             if (!fileSystem(path).exists(new Path(path))) {
@@ -129,39 +147,12 @@ final class TableIO {
     /** Writes with {@code writeTo} into a temporary sibling of {@code path}, then renames it into place. */
     void writeAtomically(String path, boolean overwrite, String what, java.util.function.Consumer<String> writeTo) {
         requireWritable(path, overwrite, what);
-        Path target = new Path(path);
-        try {
-            FileSystem fs = fileSystem(path);
-            Path parent = target.getParent() == null ? new Path(".") : target.getParent();
-            fs.mkdirs(parent);
-            Path temporary = new Path(parent, "." + target.getName() + ".tmp-" + UUID.randomUUID());
-            try {
-                writeTo.accept(temporary.toString());
-            } catch (RuntimeException e) {
-                fs.delete(temporary, true);
-                throw e;
-            }
-            Path previous = null;
-            if (fs.exists(target)) {
-                previous = new Path(parent, "." + target.getName() + ".old-" + UUID.randomUUID());
-                if (!fs.rename(target, previous)) {
-                    fs.delete(temporary, true);
-                    throw new IOException("could not move the existing '" + path + "' aside");
-                }
-            }
-            if (!fs.rename(temporary, target)) {
-                if (previous != null) {
-                    fs.rename(previous, target);
-                }
-                fs.delete(temporary, true);
-                throw new IOException("could not rename the finished output into '" + path + "'");
-            }
-            if (previous != null) {
-                fs.delete(previous, true);
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        AtomicDirectory.write(path, spark.sparkContext().hadoopConfiguration(), writeTo);
+    }
+
+    /** Puts back a directory that a crashed replacement left moved aside, and removes leftovers; see {@link AtomicDirectory}. */
+    void recover(String path) {
+        AtomicDirectory.recover(path, spark.sparkContext().hadoopConfiguration());
     }
 
     private static Dataset<Row> flattenForCsv(Dataset<Row> table) {

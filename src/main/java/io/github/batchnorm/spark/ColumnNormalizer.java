@@ -26,8 +26,24 @@ public final class ColumnNormalizer {
     public static Dataset<Row> transform(Dataset<?> dataset, FeatureInput input, AffineCoefficients coefficients,
             HandleInvalid handleInvalid) {
         return input.kind() == FeatureInput.Kind.SCALARS
-                ? transformScalars(dataset, input, coefficients, handleInvalid)
-                : transformArray(dataset, input, coefficients, handleInvalid);
+                ? transformScalars(dataset, input, coefficients, handleInvalid, false)
+                : transformArray(dataset, input, coefficients, handleInvalid, false);
+    }
+
+    /**
+     * Appends the columns restored by the inverse map, {@code x = (y - b) / a}, reading the normalised columns as
+     * {@code input}'s input columns. Every {@code a} must be non-zero.
+     */
+    public static Dataset<Row> inverseTransform(Dataset<?> dataset, FeatureInput input, AffineCoefficients coefficients,
+            HandleInvalid handleInvalid) {
+        return input.kind() == FeatureInput.Kind.SCALARS
+                ? transformScalars(dataset, input, coefficients, handleInvalid, true)
+                : transformArray(dataset, input, coefficients, handleInvalid, true);
+    }
+
+    /** {@code x * a + b}, or its inverse {@code (x - b) / a}: a subtraction and a division, the fewest roundings. */
+    private static Column affine(Column x, Column a, Column b, boolean inverse) {
+        return inverse ? x.minus(b).divide(a) : x.multiply(a).plus(b);
     }
 
     /** True for a finite double; false for NaN, infinities (NaN sorts above +Infinity in Spark SQL) and null. */
@@ -40,7 +56,7 @@ public final class ColumnNormalizer {
     }
 
     private static Dataset<Row> transformScalars(Dataset<?> dataset, FeatureInput input, AffineCoefficients coefficients,
-            HandleInvalid handleInvalid) {
+            HandleInvalid handleInvalid, boolean inverse) {
         String[] inputCols = input.inputCols();
         String[] outputCols = input.outputCols();
         double[] scale = coefficients.scale();
@@ -57,7 +73,7 @@ public final class ColumnNormalizer {
         columns.add(functions.col("*"));
         for (int j = 0; j < inputCols.length; j++) {
             Column x = functions.col(inputCols[j]).cast(DataTypes.DoubleType);
-            Column normalized = x.multiply(functions.lit(scale[j])).plus(functions.lit(shift[j]));
+            Column normalized = affine(x, functions.lit(scale[j]), functions.lit(shift[j]), inverse);
             Column output;
             switch (handleInvalid) {
                 case ERROR:
@@ -77,7 +93,7 @@ public final class ColumnNormalizer {
     }
 
     private static Dataset<Row> transformArray(Dataset<?> dataset, FeatureInput input, AffineCoefficients coefficients,
-            HandleInvalid handleInvalid) {
+            HandleInvalid handleInvalid, boolean inverse) {
         String inputCol = input.inputCol();
         int numFeatures = coefficients.numFeatures();
         Column array = functions.col(inputCol);
@@ -92,7 +108,7 @@ public final class ColumnNormalizer {
         }
         Column normalized = functions.transform(array, (element, index) -> {
             Column x = element.cast(DataTypes.DoubleType);
-            Column y = x.multiply(scale.getItem(index)).plus(shift.getItem(index));
+            Column y = affine(x, scale.getItem(index), shift.getItem(index), inverse);
             if (input.floatElements()) {
                 y = y.cast(elementType);
             }

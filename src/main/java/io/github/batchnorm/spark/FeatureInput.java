@@ -56,6 +56,15 @@ public final class FeatureInput implements Serializable {
     }
 
     /**
+     * Resolves the input and weight columns only, for reading statistics from a dataset that is not transformed (a
+     * model's update): output columns are neither needed nor checked. The result has no output columns.
+     */
+    public static FeatureInput resolveInputs(StructType schema, String[] inputCols, boolean multiColumn,
+            String weightCol) {
+        return resolve(schema, inputCols, new String[0], multiColumn, weightCol);
+    }
+
+    /**
      * Resolves and validates the input columns against a schema.
      *
      * @param inputCols one column (a Vector or array column) when {@code multiColumn} is false; otherwise the scalar columns
@@ -175,12 +184,7 @@ public final class FeatureInput implements Serializable {
             throw new IllegalArgumentException("Params gamma and beta must have the same length, but gamma has "
                     + gamma.length + " values and beta has " + beta.length + ".");
         }
-        if (numFeatures != UNKNOWN_SIZE && declaredSize != UNKNOWN_SIZE && declaredSize != numFeatures) {
-            throw new IllegalArgumentException(kind == Kind.SCALARS
-                    ? "inputCols has " + declaredSize + " columns, but the model was fitted on " + numFeatures + " features."
-                    : "Input column '" + inputCol() + "' holds vectors of size " + declaredSize + " (from its ML attribute"
-                            + " metadata), but the model was fitted on " + numFeatures + " features.");
-        }
+        requireDeclaredSize(numFeatures);
         int size = numFeatures != UNKNOWN_SIZE ? numFeatures : declaredSize;
         if (size != UNKNOWN_SIZE) {
             requireParamLength("gamma", gamma.length, size);
@@ -205,6 +209,21 @@ public final class FeatureInput implements Serializable {
         }
     }
 
+    /**
+     * Fails if the schema declares a number of features (scalar columns, or a Vector column's ML attributes) other than
+     * the model's.
+     *
+     * @param numFeatures the fitted number of features, or {@link #UNKNOWN_SIZE}
+     */
+    public void requireDeclaredSize(int numFeatures) {
+        if (numFeatures != UNKNOWN_SIZE && declaredSize != UNKNOWN_SIZE && declaredSize != numFeatures) {
+            throw new IllegalArgumentException(kind == Kind.SCALARS
+                    ? "inputCols has " + declaredSize + " columns, but the model was fitted on " + numFeatures + " features."
+                    : "Input column '" + inputCol() + "' holds vectors of size " + declaredSize + " (from its ML attribute"
+                            + " metadata), but the model was fitted on " + numFeatures + " features.");
+        }
+    }
+
     /** Fails unless a per-feature param is empty or has one value per feature. */
     public void requireParamLength(String param, int length, int numFeatures) {
         if (length != 0 && length != numFeatures) {
@@ -213,7 +232,7 @@ public final class FeatureInput implements Serializable {
     }
 
     /** The message for a per-feature param whose length does not match the number of features. */
-    String paramLengthMessage(String param, int length, int numFeatures) {
+    public String paramLengthMessage(String param, int length, int numFeatures) {
         return "Param " + param + " has " + length + " values, but " + describe() + " has " + numFeatures
                 + " features. Give one value per feature, or none for the default.";
     }

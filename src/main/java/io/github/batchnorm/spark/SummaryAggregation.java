@@ -5,6 +5,7 @@ import io.github.batchnorm.stats.FeatureAccumulator;
 import io.github.batchnorm.stats.FeatureStatistics;
 import io.github.batchnorm.stats.NonFiniteStatisticException;
 import io.github.batchnorm.stats.Summation;
+import java.io.Serializable;
 import org.apache.spark.api.java.function.Function2;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.catalyst.InternalRow;
@@ -22,27 +23,19 @@ public final class SummaryAggregation {
     private SummaryAggregation() {
     }
 
+    /** The message for a first row whose number of features is not the one required; travels with the tasks. */
+    public interface SizeMessage extends Serializable {
+        String describe(int actualSize);
+    }
+
     /**
-     * Fits the statistics of {@code input} over {@code dataset}.
+     * The statistics of a fit's summary.
      *
-     * @param expectedSize the number of features the caller requires (from gamma or beta), or
-     *     {@link FeatureInput#UNKNOWN_SIZE}; checked on the first row so a mismatch fails fast
-     * @param expectedSizeSource the param that {@code expectedSize} came from, for the error message
-     * @throws IllegalArgumentException naming the column for: an empty dataset, rows of different sizes, a row of the wrong
-     *     size, an invalid value under {@link HandleInvalid#ERROR}, an invalid weight, a feature with no valid value, or
-     *     statistics that are not finite
+     * @throws IllegalArgumentException naming the column for an empty dataset, a feature with no valid value, or statistics
+     *     that are not finite
      */
-    public static FeatureStatistics fit(Dataset<?> dataset, FeatureInput input, HandleInvalid handleInvalid,
-            Summation summation, int depth, int expectedSize, String expectedSizeSource) {
-        // Under "error" with fast summation, a NaN or infinity needs no check per value: it makes its feature's
-        // statistics non-finite, and only then does a second, checking pass find it and name it. Nulls are always
-        // checked (they cannot be added); exact sums cannot hold NaN, so they always check.
-        boolean checkEveryValue = handleInvalid != HandleInvalid.ERROR || summation == Summation.EXACT;
-        FeatureAccumulator summary = aggregate(dataset, input, handleInvalid, summation, depth, expectedSize,
-                expectedSizeSource, checkEveryValue);
-        if (!checkEveryValue && !summary.isFinite()) {
-            aggregate(dataset, input, handleInvalid, summation, depth, expectedSize, expectedSizeSource, true);
-        }
+    public static FeatureStatistics statistics(FeatureAccumulator summary, FeatureInput input,
+            HandleInvalid handleInvalid) {
         if (summary.count() == 0) {
             throw new IllegalArgumentException("Cannot fit on an empty dataset: " + input.describe() + " has no rows"
                     + (handleInvalid == HandleInvalid.SKIP ? " left after skipping rows with invalid values" : "")
@@ -51,25 +44,54 @@ public final class SummaryAggregation {
         try {
             return summary.toStatistics();
         } catch (NonFiniteStatisticException e) {
-            throw new IllegalArgumentException(featureName(input, e.feature()) + ": " + e.getMessage() + ".", e);
+            throw nonFinite(input, e);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(input.describe() + ": " + e.getMessage()
                     + ". Every feature needs at least one valid value.", e);
         }
     }
 
+    /**
+     * The single pass of a fit: the merged summary of every row, which may be empty (no row with positive weight) and may
+     * have features with no valid value.
+     *
+     * @param expectedSize the number of features required, or {@link FeatureInput#UNKNOWN_SIZE}; checked on the first row
+     *     of every partition
+     * @param sizeMessage the message for a first row of another size
+     * @throws IllegalArgumentException naming the column for: rows of different sizes, a row of the wrong size, an invalid
+     *     value under {@link HandleInvalid#ERROR}, or an invalid weight
+     */
+    public static FeatureAccumulator summarize(Dataset<?> dataset, FeatureInput input, HandleInvalid handleInvalid,
+            Summation summation, int depth, int expectedSize, SizeMessage sizeMessage) {
+        // Under "error" with fast summation, a NaN or infinity needs no check per value: it makes its feature's
+        // statistics non-finite, and only then does a second, checking pass find it and name it. Nulls are always
+        // checked (they cannot be added); exact sums cannot hold NaN, so they always check.
+        boolean checkEveryValue = handleInvalid != HandleInvalid.ERROR || summation == Summation.EXACT;
+        FeatureAccumulator summary = aggregate(dataset, input, handleInvalid, summation, depth, expectedSize,
+                sizeMessage, checkEveryValue);
+        if (!checkEveryValue && !summary.isFinite()) {
+            aggregate(dataset, input, handleInvalid, summation, depth, expectedSize, sizeMessage, true);
+        }
+        return summary;
+    }
+
+    /** A non-finite mean or variance, reported with the column it belongs to. */
+    public static IllegalArgumentException nonFinite(FeatureInput input, NonFiniteStatisticException e) {
+        return new IllegalArgumentException(featureName(input, e.feature()) + ": " + e.getMessage() + ".", e);
+    }
+
     private static FeatureAccumulator aggregate(Dataset<?> dataset, FeatureInput input, HandleInvalid handleInvalid,
-            Summation summation, int depth, int expectedSize, String expectedSizeSource, boolean checkFinite) {
+            Summation summation, int depth, int expectedSize, SizeMessage sizeMessage, boolean checkFinite) {
         RowFolder folder;
         switch (input.kind()) {
             case VECTOR:
-                folder = new VectorFolder(input, handleInvalid, expectedSize, expectedSizeSource, checkFinite);
+                folder = new VectorFolder(input, handleInvalid, expectedSize, sizeMessage, checkFinite);
                 break;
             case ARRAY:
-                folder = new ArrayFolder(input, handleInvalid, expectedSize, expectedSizeSource, checkFinite);
+                folder = new ArrayFolder(input, handleInvalid, expectedSize, sizeMessage, checkFinite);
                 break;
             default:
-                folder = new ScalarFolder(input, handleInvalid, expectedSize, expectedSizeSource, checkFinite);
+                folder = new ScalarFolder(input, handleInvalid, expectedSize, sizeMessage, checkFinite);
         }
         try {
             return dataset.select(input.fitColumns()).queryExecution().toRdd().toJavaRDD()
@@ -93,12 +115,12 @@ public final class SummaryAggregation {
         final String column;
         private final int weightOrdinal;
         private final int expectedSize;
-        private final String expectedSizeSource;
+        private final SizeMessage sizeMessage;
         /** Whether values are checked for NaN and infinity row by row (see {@link SummaryAggregation#fit}). */
         final boolean checkFinite;
         transient double[] values;
 
-        RowFolder(FeatureInput input, HandleInvalid handleInvalid, int expectedSize, String expectedSizeSource,
+        RowFolder(FeatureInput input, HandleInvalid handleInvalid, int expectedSize, SizeMessage sizeMessage,
                 int featureColumns, boolean checkFinite) {
             this.checkFinite = checkFinite;
             this.input = input;
@@ -106,7 +128,7 @@ public final class SummaryAggregation {
             this.column = input.inputCol();
             this.weightOrdinal = input.weightCol() == null ? -1 : featureColumns;
             this.expectedSize = expectedSize;
-            this.expectedSizeSource = expectedSizeSource;
+            this.sizeMessage = sizeMessage;
         }
 
         @Override
@@ -132,10 +154,10 @@ public final class SummaryAggregation {
 
         abstract void fold(FeatureAccumulator summary, InternalRow row, double weight);
 
-        /** Checks the first row's size against gamma or beta, so a wrong length fails at once with a clear message. */
+        /** Checks the first row's size against the one required, so a wrong size fails at once with a clear message. */
         final void checkSize(FeatureAccumulator summary, int size) {
             if (summary.dimension() < 0 && expectedSize != FeatureInput.UNKNOWN_SIZE && size != expectedSize) {
-                throw new IllegalArgumentException(input.paramLengthMessage(expectedSizeSource, expectedSize, size));
+                throw new IllegalArgumentException(sizeMessage.describe(size));
             }
         }
 
@@ -206,9 +228,9 @@ public final class SummaryAggregation {
         private static final long serialVersionUID = 1L;
         private final String[] columns;
 
-        ScalarFolder(FeatureInput input, HandleInvalid handleInvalid, int expectedSize, String expectedSizeSource,
+        ScalarFolder(FeatureInput input, HandleInvalid handleInvalid, int expectedSize, SizeMessage sizeMessage,
                 boolean checkFinite) {
-            super(input, handleInvalid, expectedSize, expectedSizeSource, input.inputCols().length, checkFinite);
+            super(input, handleInvalid, expectedSize, sizeMessage, input.inputCols().length, checkFinite);
             this.columns = input.inputCols();
         }
 
@@ -246,9 +268,9 @@ public final class SummaryAggregation {
     private static final class ArrayFolder extends RowFolder {
         private static final long serialVersionUID = 1L;
 
-        ArrayFolder(FeatureInput input, HandleInvalid handleInvalid, int expectedSize, String expectedSizeSource,
+        ArrayFolder(FeatureInput input, HandleInvalid handleInvalid, int expectedSize, SizeMessage sizeMessage,
                 boolean checkFinite) {
-            super(input, handleInvalid, expectedSize, expectedSizeSource, 1, checkFinite);
+            super(input, handleInvalid, expectedSize, sizeMessage, 1, checkFinite);
         }
 
         @Override
@@ -271,9 +293,9 @@ public final class SummaryAggregation {
         private transient int[] sparseIndices;
         private transient double[] sparseValues;
 
-        VectorFolder(FeatureInput input, HandleInvalid handleInvalid, int expectedSize, String expectedSizeSource,
+        VectorFolder(FeatureInput input, HandleInvalid handleInvalid, int expectedSize, SizeMessage sizeMessage,
                 boolean checkFinite) {
-            super(input, handleInvalid, expectedSize, expectedSizeSource, 1, checkFinite);
+            super(input, handleInvalid, expectedSize, sizeMessage, 1, checkFinite);
         }
 
         @Override

@@ -29,13 +29,29 @@ public final class VectorNormalizer {
      * @param keepSparse when no shift applies (centering off), sparse vectors stay sparse
      * @param outputMetadata the output column's ML attribute metadata
      */
-    public synchronized Dataset<Row> transform(Dataset<?> dataset, FeatureInput input, AffineCoefficients coefficients,
+    public Dataset<Row> transform(Dataset<?> dataset, FeatureInput input, AffineCoefficients coefficients,
             HandleInvalid handleInvalid, boolean keepSparse, Metadata outputMetadata) {
+        return apply(dataset, input, coefficients, handleInvalid, keepSparse, outputMetadata, false);
+    }
+
+    /**
+     * Appends the column restored by the inverse map, {@code x = (y - b) / a}, reading the normalised column as
+     * {@code input}'s input column. Every {@code a} must be non-zero.
+     *
+     * @param keepSparse when no shift applies (centering off), sparse vectors stay sparse
+     */
+    public Dataset<Row> inverseTransform(Dataset<?> dataset, FeatureInput input, AffineCoefficients coefficients,
+            HandleInvalid handleInvalid, boolean keepSparse, Metadata outputMetadata) {
+        return apply(dataset, input, coefficients, handleInvalid, keepSparse, outputMetadata, true);
+    }
+
+    private synchronized Dataset<Row> apply(Dataset<?> dataset, FeatureInput input, AffineCoefficients coefficients,
+            HandleInvalid handleInvalid, boolean keepSparse, Metadata outputMetadata, boolean inverse) {
         if (broadcast == null || !broadcast.value().equals(coefficients)) {
             broadcast = JavaSparkContext.fromSparkContext(dataset.sparkSession().sparkContext()).broadcast(coefficients);
         }
         UserDefinedFunction udf = functions.udf(new NormalizeVector(broadcast, input.inputCol(), handleInvalid,
-                keepSparse), SQLDataTypes.VectorType());
+                keepSparse, inverse), SQLDataTypes.VectorType());
         String outputCol = input.outputCols()[0];
         Column normalized = udf.apply(functions.col(input.inputCol())).as(outputCol, outputMetadata);
         Dataset<Row> output = dataset.select(functions.col("*"), normalized);
@@ -43,20 +59,25 @@ public final class VectorNormalizer {
         return handleInvalid == HandleInvalid.SKIP ? output.filter(functions.col(outputCol).isNotNull()) : output;
     }
 
-    /** The per-row function; it writes dense results into the array Spark deserialised for it. */
+    /**
+     * The per-row function, forward or inverse; it writes dense results into the array Spark deserialised for it, so a
+     * sparse or "keep" result is its only allocation.
+     */
     private static final class NormalizeVector implements UDF1<Vector, Vector> {
         private static final long serialVersionUID = 1L;
         private final Broadcast<AffineCoefficients> coefficients;
         private final String inputCol;
         private final HandleInvalid handleInvalid;
         private final boolean keepSparse;
+        private final boolean inverse;
 
         NormalizeVector(Broadcast<AffineCoefficients> coefficients, String inputCol, HandleInvalid handleInvalid,
-                boolean keepSparse) {
+                boolean keepSparse, boolean inverse) {
             this.coefficients = coefficients;
             this.inputCol = inputCol;
             this.handleInvalid = handleInvalid;
             this.keepSparse = keepSparse;
+            this.inverse = inverse;
         }
 
         @Override
@@ -76,7 +97,7 @@ public final class VectorNormalizer {
                 double[] values = ((DenseVector) vector).values();
                 if (handleInvalid == HandleInvalid.KEEP) {
                     double[] out = new double[values.length];
-                    affine.applyDense(values, out);
+                    mapDense(affine, values, out);
                     passThroughNonFinite(values, null, out);
                     return new DenseVector(out);
                 }
@@ -84,7 +105,7 @@ public final class VectorNormalizer {
                     return null;
                 }
                 // Spark deserialises a fresh array for every call, so it can take the result in place.
-                affine.applyDense(values, values);
+                mapDense(affine, values, values);
                 return vector;
             }
             SparseVector sparse = (SparseVector) vector;
@@ -94,18 +115,34 @@ public final class VectorNormalizer {
             }
             if (keepSparse) {
                 double[] out = new double[values.length];
-                affine.applySparseScaleOnly(sparse.indices(), values, out);
+                if (inverse) {
+                    affine.invertSparseScaleOnly(sparse.indices(), values, out);
+                } else {
+                    affine.applySparseScaleOnly(sparse.indices(), values, out);
+                }
                 if (handleInvalid == HandleInvalid.KEEP) {
                     passThroughNonFinite(values, null, out);
                 }
                 return new SparseVector(sparse.size(), sparse.indices(), out);
             }
             double[] out = new double[sparse.size()];
-            affine.applySparseToDense(sparse.indices(), values, out);
+            if (inverse) {
+                affine.invertSparseToDense(sparse.indices(), values, out);
+            } else {
+                affine.applySparseToDense(sparse.indices(), values, out);
+            }
             if (handleInvalid == HandleInvalid.KEEP) {
                 passThroughNonFinite(values, sparse.indices(), out);
             }
             return new DenseVector(out);
+        }
+
+        private void mapDense(AffineCoefficients affine, double[] values, double[] out) {
+            if (inverse) {
+                affine.invertDense(values, out);
+            } else {
+                affine.applyDense(values, out);
+            }
         }
 
         /** Whether every stored value is finite; under "error", fails naming the first that is not. */

@@ -25,7 +25,8 @@ public final class AffineCoefficients implements Serializable {
      * Derives the coefficients.
      *
      * <p>With {@code scaling} off, {@code scale = 1} (neither the variance nor gamma is used); with {@code centering} off,
-     * {@code shift = 0} (neither the mean nor beta is used), as in Keras' {@code center}/{@code scale} switches.
+     * {@code shift = 0} (neither the mean nor beta is used). Keras' {@code center}/{@code scale} and PyTorch's
+     * {@code affine} switches drop only beta or gamma, so exporting a model with either switch off takes care (README).
      * A feature whose {@code variance + epsilon} is zero (a constant feature with {@code epsilon = 0}) gets {@code scale = 0},
      * so its output is exactly {@code beta}: never NaN or infinite.
      *
@@ -114,6 +115,47 @@ public final class AffineCoefficients implements Serializable {
         final double[] a = scale;
         for (int k = 0; k < indices.length; k++) {
             out[k] = a[indices[k]] * values[k];
+        }
+    }
+
+    /**
+     * The features whose {@code scale} is 0: their forward map sent every value to {@code shift}, so they cannot be
+     * inverted. In increasing order; empty when every feature can.
+     */
+    public int[] zeroScaleFeatures() {
+        return java.util.stream.IntStream.range(0, scale.length).filter(j -> scale[j] == 0.0).toArray();
+    }
+
+    /**
+     * Inverts the map on a dense row, {@code x = (y - shift) / scale}, writing into {@code out} (may be {@code values}
+     * itself). Every scale must be non-zero (see {@link #zeroScaleFeatures()}).
+     */
+    public void invertDense(double[] values, double[] out) {
+        final double[] a = scale;
+        final double[] b = shift;
+        for (int j = 0; j < a.length; j++) {
+            out[j] = (values[j] - b[j]) / a[j];
+        }
+    }
+
+    /** Inverts the map on a sparse row, writing a dense result: features the row leaves out are zero. */
+    public void invertSparseToDense(int[] indices, double[] values, double[] out) {
+        final double[] a = scale;
+        final double[] b = shift;
+        for (int j = 0; j < a.length; j++) {
+            out[j] = (0.0 - b[j]) / a[j];
+        }
+        for (int k = 0; k < indices.length; k++) {
+            int j = indices[k];
+            out[j] = (values[k] - b[j]) / a[j];
+        }
+    }
+
+    /** Inverts only the stored values of a sparse row, for when no shift applies: the result keeps the row's sparsity. */
+    public void invertSparseScaleOnly(int[] indices, double[] values, double[] out) {
+        final double[] a = scale;
+        for (int k = 0; k < indices.length; k++) {
+            out[k] = values[k] / a[indices[k]];
         }
     }
 

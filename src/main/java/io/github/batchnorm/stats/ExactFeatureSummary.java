@@ -193,6 +193,24 @@ public final class ExactFeatureSummary implements FeatureAccumulator {
 
     @Override
     public FeatureStatistics toStatistics() {
+        return moments().toStatistics();
+    }
+
+    @Override
+    public FeatureStatistics mergeInto(FeatureStatistics base) {
+        return count == 0 ? base : base.merge(moments());
+    }
+
+    @Override
+    public FeatureStatistics movingAverageInto(FeatureStatistics base, double momentum, VarianceMode mode) {
+        return count == 0 ? base : base.movingAverage(moments(), momentum, mode);
+    }
+
+    /**
+     * Per-feature moments derived from the exact sums, each rounded once; a feature with no value of positive weight has
+     * weight, mean and variance 0.
+     */
+    FeatureStatistics.Moments moments() {
         if (count == 0) {
             throw new IllegalStateException("no rows with positive weight have been summarised");
         }
@@ -214,23 +232,18 @@ public final class ExactFeatureSummary implements FeatureAccumulator {
             }
             featureWeight[j] = w.toDouble();
             featureWeightSquare[j] = w2.toDouble();
-            if (w.signum() <= 0) {
-                continue; // FeatureStatistics reports the feature with no value.
-            }
-            if (sum[j] == null) {
-                continue; // Every value was zero: mean and variance are exactly 0.
+            if (w.signum() <= 0 || sum[j] == null) {
+                continue; // No value (reported by FeatureStatistics), or every value zero: mean and variance 0.
             }
             ExactValue s1 = sum[j].value();
             ExactValue s2 = squareSum[j].value();
             mean[j] = s1.divideToDouble(w);
             variance[j] = w.multiply(s2).subtract(s1.multiply(s1)).divideToDouble(w.multiply(w));
-        }
-        for (int j = 0; j < dimension; j++) {
             if (Double.isInfinite(variance[j])) {
                 throw new NonFiniteStatisticException(j, "variance", variance[j]);
             }
         }
-        return new FeatureStatistics(count, featureCount, featureWeight, featureWeightSquare, mean, variance);
+        return new FeatureStatistics.Moments(count, featureCount, featureWeight, featureWeightSquare, mean, variance);
     }
 
     /** Words held by the exact sums: the summary's size, for the README's bytes-per-feature figure. */

@@ -49,4 +49,18 @@ public interface FeatureAccumulator extends Serializable {
      * @throws IllegalArgumentException if a feature has no value with positive weight
      */
     FeatureStatistics toStatistics();
+
+    /**
+     * The exact statistics of {@code base}'s rows and the rows summarised here together, as if one fit had seen both; a
+     * feature with no value here keeps {@code base}'s statistics; an empty accumulator returns {@code base}.
+     *
+     * @throws IllegalArgumentException if {@code base} is not exact (see {@link FeatureStatistics#merge})
+     */
+    FeatureStatistics mergeInto(FeatureStatistics base);
+
+    /**
+     * {@code base} moved towards the statistics summarised here by an exponential moving average (see
+     * {@link FeatureStatistics#movingAverage}); a feature with no value here keeps {@code base}'s running values.
+     */
+    FeatureStatistics movingAverageInto(FeatureStatistics base, double momentum, VarianceMode mode);
 }

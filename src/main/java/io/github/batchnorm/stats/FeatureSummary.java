@@ -468,6 +468,45 @@ public final class FeatureSummary implements FeatureAccumulator {
         if (count == 0) {
             throw new IllegalStateException("no rows with positive weight have been summarised");
         }
+        return moments().toStatistics();
+    }
+
+    /**
+     * The exact statistics of {@code base}'s rows and the rows summarised here together, as if one fit had seen both; a
+     * feature with no value here (every one missing) keeps {@code base}'s statistics. An empty summary returns
+     * {@code base}.
+     *
+     * @throws IllegalArgumentException if {@code base} is not exact (see {@link FeatureStatistics#merge})
+     * @throws DimensionMismatchException if the numbers of features differ
+     * @throws NonFiniteStatisticException if a merged mean or variance is not finite
+     */
+    @Override
+    public FeatureStatistics mergeInto(FeatureStatistics base) {
+        if (count == 0) {
+            return base;
+        }
+        return base.merge(moments());
+    }
+
+    /**
+     * {@code base} moved towards the statistics summarised here by an exponential moving average (see
+     * {@link FeatureStatistics#movingAverage}); a feature with no value here keeps {@code base}'s running values. An
+     * empty summary returns {@code base}.
+     */
+    @Override
+    public FeatureStatistics movingAverageInto(FeatureStatistics base, double momentum, VarianceMode mode) {
+        if (count == 0) {
+            return base;
+        }
+        return base.movingAverage(moments(), momentum, mode);
+    }
+
+    /** The per-feature moments, zeros folded in; a feature whose every value was missing has weight, mean and variance 0. */
+    FeatureStatistics.Moments moments() {
+        closeBlock();
+        if (count == 0) {
+            throw new IllegalStateException("no rows with positive weight have been summarised");
+        }
         long[] featureCount = new long[dimension];
         double[] featureWeight = new double[dimension];
         double[] featureWeightSquare = new double[dimension];
@@ -475,6 +514,11 @@ public final class FeatureSummary implements FeatureAccumulator {
         double[] fullVariance = variance.clone();
         for (int j = 0; j < dimension; j++) {
             featureCount[j] = count - (missingCount == null ? 0 : missingCount[j]);
+            if (featureCount[j] == 0) {
+                // Subtracting the missing weight from the total can leave a rounding residue; no value means no weight.
+                fullVariance[j] = 0.0;
+                continue;
+            }
             featureWeight[j] = weightSum - (missingWeight == null ? 0.0 : missingWeight[j]);
             featureWeightSquare[j] = weightSquareSum - (missingWeightSquare == null ? 0.0 : missingWeightSquare[j]);
             fullMean[j] = shift[j] + shiftedMean[j];
@@ -494,7 +538,8 @@ public final class FeatureSummary implements FeatureAccumulator {
                 }
             }
         }
-        return new FeatureStatistics(count, featureCount, featureWeight, featureWeightSquare, fullMean, fullVariance);
+        return new FeatureStatistics.Moments(count, featureCount, featureWeight, featureWeightSquare, fullMean,
+                fullVariance);
     }
 
     @Override

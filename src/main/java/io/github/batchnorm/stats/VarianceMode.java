@@ -28,7 +28,8 @@ public enum VarianceMode {
                 return mode;
             }
         }
-        throw new IllegalArgumentException("varianceMode must be one of " + paramValues() + " but was '" + value + "'");
+        throw new IllegalArgumentException("varianceMode must be one of " + String.join(", ", paramValues()) + " but was '"
+                + value + "'");
     }
 
     /** All accepted param values, lower case, in declaration order. */

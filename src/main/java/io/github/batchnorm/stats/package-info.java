@@ -6,7 +6,9 @@
  *   <li>{@link io.github.batchnorm.stats.FeatureSummary} is the only mutable type: each Spark partition folds its rows into one,
  *       and summaries are merged pairwise (in any tree shape) into one for the whole dataset.</li>
  *   <li>{@link io.github.batchnorm.stats.FeatureStatistics} is the immutable result: count, weight sums and per-feature mean and
- *       centred second moment, from which either variance convention can be derived.</li>
+ *       centred second moment, from which either variance convention can be derived. Exact statistics merge exactly with
+ *       the statistics of new data; with a momentum they move as an exponential moving average instead and become running
+ *       statistics, as do statistics imported from Keras or PyTorch.</li>
  *   <li>{@link io.github.batchnorm.stats.AffineCoefficients} turns statistics plus gamma, beta and epsilon into the per-feature
  *       {@code y = a * x + b} that the transform applies.</li>
  * </ol>
