@@ -21,15 +21,6 @@ final class FitCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--input", required = true, paramLabel = "PATH", description = "Table to fit on.")
-    String input;
-
-    @Option(names = "--format", paramLabel = "F", description = "csv, parquet, orc or json; default: from the path.")
-    String format;
-
-    @Option(names = "--schema", paramLabel = "DDL", description = "Schema of the input, e.g. 'age INT, salary DOUBLE'.")
-    String schema;
-
     @Option(names = "--model", paramLabel = "DIR", description = "Where to save the model; with --update, where to save"
             + " the updated model instead of replacing the one updated.")
     String model;
@@ -40,6 +31,9 @@ final class FitCommand implements Callable<Integer> {
 
     @Option(names = "--overwrite", description = "Replace an existing model directory.")
     boolean overwrite;
+
+    @Mixin
+    InputTableOptions input;
 
     @Mixin
     NormalizationOptions normalization;
@@ -59,7 +53,7 @@ final class FitCommand implements Callable<Integer> {
         SparkSession spark = sparkOptions.session("fit");
         TableIO io = new TableIO(spark);
         io.requireWritable(model, overwrite, "Model");
-        Dataset<Row> table = io.read(input, io.detectFormat(input, format), schema);
+        Dataset<Row> table = input.read(io);
         long started = System.nanoTime();
         BatchNormalizationModel fitted = normalization.applyAffine(normalization.estimator().fit(table));
         double seconds = (System.nanoTime() - started) / 1e9;
@@ -92,7 +86,7 @@ final class FitCommand implements Callable<Integer> {
             throw new UsageException("Model '" + update + "' does not exist: fit one first (without --update).");
         }
         BatchNormalizationModel saved = normalization.applyToUpdate(ModelFiles.load(io, update));
-        Dataset<Row> table = io.read(input, io.detectFormat(input, format), schema);
+        Dataset<Row> table = input.read(io);
         long started = System.nanoTime();
         BatchNormalizationModel updated = saved.update(table);
         double seconds = (System.nanoTime() - started) / 1e9;

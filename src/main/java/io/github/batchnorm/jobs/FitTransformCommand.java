@@ -23,30 +23,20 @@ final class FitTransformCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--input", required = true, paramLabel = "PATH", description = "Table to fit on and normalise.")
-    String input;
-
-    @Option(names = "--output", required = true, paramLabel = "PATH", description = "Where to write the result.")
-    String output;
-
     @Option(names = "--model", paramLabel = "DIR", description = "Also save the model here.")
     String model;
-
-    @Option(names = "--format", paramLabel = "F", description = "Input format; default: from the path.")
-    String format;
-
-    @Option(names = "--output-format", paramLabel = "F", description = "Output format; default: from the output path,"
-            + " else the input format.")
-    String outputFormat;
-
-    @Option(names = "--schema", paramLabel = "DDL", description = "Schema of the input.")
-    String schema;
 
     @Option(names = "--overwrite", description = "Replace an existing output or model.")
     boolean overwrite;
 
     @Mixin
     NormalizationOptions normalization;
+
+    @Mixin
+    InputTableOptions input;
+
+    @Mixin
+    OutputTableOptions output;
 
     @Mixin
     BatchNormJob.SparkOptions sparkOptions;
@@ -56,17 +46,17 @@ final class FitTransformCommand implements Callable<Integer> {
         normalization.validate();
         SparkSession spark = sparkOptions.session("fit-transform");
         TableIO io = new TableIO(spark);
-        io.requireWritable(output, overwrite, "Output");
+        io.requireWritable(output.path, overwrite, "Output");
         if (model != null) {
             io.requireWritable(model, overwrite, "Model");
         }
-        String inputFormat = io.detectFormat(input, format);
-        Dataset<Row> table = io.read(input, inputFormat, schema).persist(StorageLevel.MEMORY_AND_DISK());
+        String inputFormat = input.format(io);
+        Dataset<Row> table = io.read(input.path, inputFormat, input.schema).persist(StorageLevel.MEMORY_AND_DISK());
         try {
             long started = System.nanoTime();
             BatchNormalizationModel fitted = normalization.applyAffine(normalization.estimator().fit(table));
             Dataset<Row> normalized = fitted.transform(table).persist(StorageLevel.MEMORY_AND_DISK());
-            io.writeTable(normalized, output, OutputFormats.choose(io, output, outputFormat, inputFormat), overwrite);
+            output.write(io, normalized, inputFormat, overwrite);
             double seconds = (System.nanoTime() - started) / 1e9;
             if (model != null) {
                 ModelFiles.save(io, fitted, model, overwrite);
@@ -77,7 +67,7 @@ final class FitTransformCommand implements Callable<Integer> {
             out.println();
             out.println("After (statistics of the normalised output):");
             out.print(after(fitted, normalized));
-            out.printf(Locale.ROOT, "Fitted and wrote %d rows in %.2f s to %s%s%n", fitted.count(), seconds, output,
+            out.printf(Locale.ROOT, "Fitted and wrote %d rows in %.2f s to %s%s%n", fitted.count(), seconds, output.path,
                     model == null ? "" : "; model saved to " + model);
             normalized.unpersist();
             return BatchNormJob.OK;

@@ -58,6 +58,10 @@ final class NormalizationOptions {
             description = "null/NaN/Inf values: error (default), skip or keep.")
     String handleInvalid;
 
+    @Option(names = "--summation", paramLabel = "MODE", description = "fast (default) or exact: exact sums, the same"
+            + " statistics to the last bit for any partitioning, several times slower.")
+    String summation;
+
     @Option(names = "--momentum", paramLabel = "M", description = "Updates (fit --update) take a moving average,"
             + " running = M * running + (1 - M) * batch, instead of merging exactly; in [0, 1). Saved with the model.")
     Double momentum;
@@ -97,6 +101,9 @@ final class NormalizationOptions {
         if (handleInvalid != null) {
             option("--handle-invalid", handleInvalid, "error, skip or keep", () -> estimator.setHandleInvalid(handleInvalid));
         }
+        if (summation != null) {
+            option("--summation", summation, "fast or exact", () -> estimator.setSummation(summation));
+        }
         if (momentum != null) {
             option("--momentum", momentum, "a number in [0, 1)", () -> estimator.setMomentum(momentum));
         }
@@ -119,6 +126,7 @@ final class NormalizationOptions {
         addIf(given, variance != null, "--variance");
         addIf(given, weightCol != null, "--weight-col");
         addIf(given, handleInvalid != null, "--handle-invalid");
+        addIf(given, summation != null, "--summation");
         return given;
     }
 

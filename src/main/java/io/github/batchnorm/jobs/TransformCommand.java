@@ -20,24 +20,14 @@ final class TransformCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, paramLabel = "DIR", description = "A model saved by fit.")
     String model;
 
-    @Option(names = "--input", required = true, paramLabel = "PATH", description = "Table to normalise.")
-    String input;
-
-    @Option(names = "--output", required = true, paramLabel = "PATH", description = "Where to write the result.")
-    String output;
-
-    @Option(names = "--format", paramLabel = "F", description = "Input format; default: from the path.")
-    String format;
-
-    @Option(names = "--output-format", paramLabel = "F", description = "Output format; default: from the output path,"
-            + " else the input format.")
-    String outputFormat;
-
-    @Option(names = "--schema", paramLabel = "DDL", description = "Schema of the input.")
-    String schema;
-
     @Option(names = "--overwrite", description = "Replace an existing output.")
     boolean overwrite;
+
+    @Mixin
+    InputTableOptions input;
+
+    @Mixin
+    OutputTableOptions output;
 
     @Mixin
     BatchNormJob.SparkOptions sparkOptions;
@@ -46,13 +36,12 @@ final class TransformCommand implements Callable<Integer> {
     public Integer call() {
         SparkSession spark = sparkOptions.session("transform");
         TableIO io = new TableIO(spark);
-        io.requireWritable(output, overwrite, "Output");
+        io.requireWritable(output.path, overwrite, "Output");
         BatchNormalizationModel fitted = ModelFiles.load(io, model);
-        String inputFormat = io.detectFormat(input, format);
-        Dataset<Row> table = io.read(input, inputFormat, schema);
-        io.writeTable(fitted.transform(table), output, OutputFormats.choose(io, output, outputFormat, inputFormat),
-                overwrite);
-        spec.commandLine().getOut().println("Wrote " + output);
+        String inputFormat = input.format(io);
+        Dataset<Row> table = io.read(input.path, inputFormat, input.schema);
+        output.write(io, fitted.transform(table), inputFormat, overwrite);
+        spec.commandLine().getOut().println("Wrote " + output.path);
         return BatchNormJob.OK;
     }
 }
