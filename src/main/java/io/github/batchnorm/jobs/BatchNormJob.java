@@ -2,6 +2,10 @@ package io.github.batchnorm.jobs;
 
 import java.io.PrintStream;
 import java.io.PrintWriter;
+import java.net.URISyntaxException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.CodeSource;
 import org.apache.spark.SparkConf;
 import org.apache.spark.sql.SparkSession;
 import picocli.CommandLine;
@@ -95,12 +99,50 @@ public final class BatchNormJob implements Runnable {
             SparkConf conf = new SparkConf();
             SparkSession.Builder builder = SparkSession.builder().appName("batchnorm " + appName)
                     .config("spark.ui.showConsoleProgress", System.console() != null);
-            if (master != null) {
-                builder = builder.master(master);
-            } else if (!conf.contains("spark.master")) {
-                builder = builder.master("local[*]");
+            String effectiveMaster = master != null ? master : conf.get("spark.master", "local[*]");
+            builder = builder.master(effectiveMaster);
+            String jars = jarsToShip(effectiveMaster, conf.get("spark.jars", ""), ownJar());
+            if (jars != null) {
+                builder = builder.config("spark.jars", jars);
             }
             return builder.getOrCreate();
+        }
+    }
+
+    /**
+     * The {@code spark.jars} value a driver needs so that executors in other JVMs can load this library, or null when
+     * nothing must change. {@code spark-submit} ships the application jar itself; a driver started as a plain
+     * {@code java -cp} (jobs/batchnorm) must name it, or every task fails with {@code ClassNotFoundException}. Local
+     * mode runs tasks in the driver's JVM and needs nothing.
+     *
+     * @param ownJar the jar this class was loaded from, or null when it was loaded from a directory (tests, an IDE)
+     */
+    static String jarsToShip(String master, String configuredJars, String ownJar) {
+        boolean sameJvm = master.equals("local") || master.startsWith("local[");
+        if (sameJvm || ownJar == null) {
+            return null;
+        }
+        String ownName = Path.of(ownJar).getFileName().toString();
+        for (String jar : configuredJars.split(",")) {
+            String entry = jar.trim();
+            if (entry.equals(ownName) || entry.endsWith("/" + ownName)) {
+                return null;
+            }
+        }
+        return configuredJars.isBlank() ? ownJar : configuredJars + "," + ownJar;
+    }
+
+    /** The jar file this class was loaded from, or null if it came from a class directory. */
+    private static String ownJar() {
+        try {
+            CodeSource source = BatchNormJob.class.getProtectionDomain().getCodeSource();
+            if (source == null) {
+                return null;
+            }
+            Path location = Path.of(source.getLocation().toURI());
+            return Files.isRegularFile(location) && location.toString().endsWith(".jar") ? location.toString() : null;
+        } catch (URISyntaxException | IllegalArgumentException e) {
+            return null;
         }
     }
 }

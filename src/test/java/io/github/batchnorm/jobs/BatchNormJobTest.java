@@ -3,6 +3,7 @@ package io.github.batchnorm.jobs;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -294,5 +295,18 @@ class BatchNormJobTest {
         Path committed = Path.of("data", "people.csv");
         assertEquals(Files.readString(committed), generated, "data/people.csv is what the default generator writes");
         assertEquals(List.of("one.csv", "two.csv"), entries());
+    }
+
+    @Test
+    void theJobShipsItsOwnJarToExecutorsInOtherJvmsOnly() {
+        String jar = "/opt/app/spark-batchnorm.jar";
+        assertEquals(jar, BatchNormJob.jarsToShip("spark://127.0.0.1:7077", "", jar));
+        assertEquals(jar, BatchNormJob.jarsToShip("local-cluster[2,1,1024]", "", jar), "local-cluster has executor JVMs");
+        assertEquals("/opt/lib/other.jar," + jar, BatchNormJob.jarsToShip("yarn", "/opt/lib/other.jar", jar));
+        assertNull(BatchNormJob.jarsToShip("spark://h:7077", "file:/submitted/spark-batchnorm.jar", jar),
+                "spark-submit already ships it");
+        assertNull(BatchNormJob.jarsToShip("local[*]", "", jar), "tasks run in the driver's JVM");
+        assertNull(BatchNormJob.jarsToShip("local", "", jar));
+        assertNull(BatchNormJob.jarsToShip("spark://h:7077", "", null), "classes from a directory: no jar");
     }
 }

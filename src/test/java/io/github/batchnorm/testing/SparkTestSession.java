@@ -44,12 +44,17 @@ public final class SparkTestSession {
      * spread over the given number of partitions.
      */
     public static Dataset<Row> vectors(double[][] rows, boolean sparse, int partitions) {
+        return vectors(get(), rows, sparse, partitions);
+    }
+
+    /** As {@link #vectors(double[][], boolean, int)}, in a session of the caller's own (a cluster, say). */
+    public static Dataset<Row> vectors(SparkSession spark, double[][] rows, boolean sparse, int partitions) {
         List<Row> data = new ArrayList<>(rows.length);
         for (int i = 0; i < rows.length; i++) {
             Vector vector = Vectors.dense(rows[i].clone());
             data.add(RowFactory.create((long) i, sparse ? vector.toSparse() : vector));
         }
         StructType schema = new StructType().add("id", DataTypes.LongType).add("features", SQLDataTypes.VectorType());
-        return get().createDataFrame(data, schema).repartition(partitions);
+        return spark.createDataFrame(data, schema).repartition(partitions);
     }
 }
