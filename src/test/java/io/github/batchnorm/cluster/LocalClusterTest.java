@@ -117,6 +117,15 @@ class LocalClusterTest {
                 return new Outcome(model.statistics(), scalarOutput(model.transform(data)));
             }
         },
+        EXACT_WEIGHTED_SCALARS {
+            @Override
+            Outcome run(SparkSession spark, Path workDirectory) {
+                Dataset<Row> data = scalarTable(spark);
+                BatchNormalizationModel model = new BatchNormalization().setInputCols(SCALARS)
+                        .setOutputCols(SCALARS_OUT).setWeightCol("w").setSummation("exact").fit(data);
+                return new Outcome(model.statistics(), scalarOutput(model.transform(data)));
+            }
+        },
         SAVED_AND_LOADED_MODEL {
             @Override
             Outcome run(SparkSession spark, Path workDirectory) throws IOException {
@@ -324,6 +333,14 @@ class LocalClusterTest {
         }
         assertEquals(Arrays.stream(WEIGHTS).filter(w -> w > 0).count(), outcome.statistics().rowCount(),
                 "rows of weight zero are not counted");
+    }
+
+    @Test
+    void exactSummationGivesLocalModesStatisticsBitForBit() throws IOException {
+        Outcome local = LOCAL_MODE.get(Computation.EXACT_WEIGHTED_SCALARS);
+        Outcome onCluster = Computation.EXACT_WEIGHTED_SCALARS.run(cluster, directory.resolve("cluster"));
+        assertEquals(local.statistics(), onCluster.statistics(), "other JVMs, other task order: the same bits");
+        assertTrue(Arrays.deepEquals(local.output(), onCluster.output()), "and so the same outputs");
     }
 
     @Test
