@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.batchnorm.testing.Data;
+import io.github.batchnorm.testing.Expect;
 import io.github.batchnorm.testing.SparkTestSession;
 import java.util.List;
 import org.apache.spark.ml.linalg.SQLDataTypes;
@@ -30,9 +31,6 @@ class BatchNormalizationValidationTest {
         threeFeatures = SparkTestSession.vectors(Data.dense(31, 40, 3), false, 2);
     }
 
-    private static String message(Executable action) {
-        return assertThrows(IllegalArgumentException.class, action).getMessage();
-    }
 
     private static Dataset<Row> vectorRows(Object... vectors) {
         List<Row> rows = new java.util.ArrayList<>();
@@ -42,91 +40,85 @@ class BatchNormalizationValidationTest {
         return spark.createDataFrame(rows, new StructType().add("features", SQLDataTypes.VectorType()));
     }
 
-    /** Counts the jobs Spark runs while {@code action} fails, to show that validation happens before any work. */
-    private static long jobsRunBy(Executable action) {
-        long before = spark.sparkContext().statusTracker().getJobIdsForGroup(null).length;
-        assertThrows(IllegalArgumentException.class, action);
-        return spark.sparkContext().statusTracker().getJobIdsForGroup(null).length - before;
-    }
 
     @Test
     void fitRejectsAMissingInputColumnBeforeAnyJob() {
         BatchNormalization estimator = new BatchNormalization().setInputCol("nope");
         assertEquals("Input column 'nope' does not exist. Available columns: id, features.",
-                message(() -> estimator.fit(threeFeatures)));
-        assertEquals(0, jobsRunBy(() -> estimator.fit(threeFeatures)));
+                Expect.illegalArgument(() -> estimator.fit(threeFeatures)));
+        assertEquals(0, Expect.jobsRunBefore(spark, () -> estimator.fit(threeFeatures)));
     }
 
     @Test
     void fitRejectsAnInputColumnThatIsNotAVector() {
         assertEquals("Input column 'id' must hold ML Vectors, array<double> or array<float> but has type bigint. Use"
                 + " inputCols for numeric scalar columns.",
-                message(() -> new BatchNormalization().setInputCol("id").fit(threeFeatures)));
+                Expect.illegalArgument(() -> new BatchNormalization().setInputCol("id").fit(threeFeatures)));
     }
 
     @Test
     void fitAndTransformRejectAnExistingOutputColumn() {
         String expected = "Output column 'id' already exists. Choose another output column name or drop the column first.";
-        assertEquals(expected, message(() -> new BatchNormalization().setOutputCol("id").fit(threeFeatures)));
+        assertEquals(expected, Expect.illegalArgument(() -> new BatchNormalization().setOutputCol("id").fit(threeFeatures)));
         BatchNormalizationModel model = new BatchNormalization().setOutputCol("y").fit(threeFeatures);
-        assertEquals(expected, message(() -> model.setOutputCol("id").transform(threeFeatures)));
+        assertEquals(expected, Expect.illegalArgument(() -> model.setOutputCol("id").transform(threeFeatures)));
     }
 
     @Test
     void fitRejectsGammaOfTheWrongLength() {
         assertEquals("Param gamma has 2 values, but input column 'features' has 3 features. Give one value per feature,"
-                + " or none for the default.", message(() -> new BatchNormalization().setGamma(1, 2).fit(threeFeatures)));
+                + " or none for the default.", Expect.illegalArgument(() -> new BatchNormalization().setGamma(1, 2).fit(threeFeatures)));
     }
 
     @Test
     void fitRejectsBetaOfTheWrongLength() {
         assertEquals("Param beta has 4 values, but input column 'features' has 3 features. Give one value per feature,"
-                + " or none for the default.", message(() -> new BatchNormalization().setBeta(1, 2, 3, 4).fit(threeFeatures)));
+                + " or none for the default.", Expect.illegalArgument(() -> new BatchNormalization().setBeta(1, 2, 3, 4).fit(threeFeatures)));
     }
 
     @Test
     void gammaAndBetaOfDifferentLengthsAreRejectedBeforeAnyJob() {
         BatchNormalization estimator = new BatchNormalization().setGamma(1, 2, 3).setBeta(1, 2);
         assertEquals("Params gamma and beta must have the same length, but gamma has 3 values and beta has 2.",
-                message(() -> estimator.fit(threeFeatures)));
-        assertEquals(0, jobsRunBy(() -> estimator.fit(threeFeatures)));
+                Expect.illegalArgument(() -> estimator.fit(threeFeatures)));
+        assertEquals(0, Expect.jobsRunBefore(spark, () -> estimator.fit(threeFeatures)));
     }
 
     @Test
     void modelRejectsGammaOfTheWrongLengthAtTransform() {
         BatchNormalizationModel model = new BatchNormalization().setOutputCol("y").fit(threeFeatures);
         model.setGamma(1, 2);
-        assertTrue(message(() -> model.transform(threeFeatures)).startsWith("Param gamma has 2 values, but input column"
+        assertTrue(Expect.illegalArgument(() -> model.transform(threeFeatures)).startsWith("Param gamma has 2 values, but input column"
                 + " 'features' has 3 features."));
     }
 
     @Test
     void invalidParamValuesAreRejectedWhenSet() {
         BatchNormalization estimator = new BatchNormalization();
-        assertTrue(message(() -> estimator.setEpsilon(-1e-3)).contains("parameter epsilon given invalid value -0.001"));
-        assertTrue(message(() -> estimator.setEpsilon(Double.POSITIVE_INFINITY))
+        assertTrue(Expect.illegalArgument(() -> estimator.setEpsilon(-1e-3)).contains("parameter epsilon given invalid value -0.001"));
+        assertTrue(Expect.illegalArgument(() -> estimator.setEpsilon(Double.POSITIVE_INFINITY))
                 .contains("parameter epsilon given invalid value Infinity"));
-        assertTrue(message(() -> estimator.setAggregationDepth(1)).contains("parameter aggregationDepth given invalid"));
-        assertTrue(message(() -> estimator.setVarianceMode("unbiased"))
+        assertTrue(Expect.illegalArgument(() -> estimator.setAggregationDepth(1)).contains("parameter aggregationDepth given invalid"));
+        assertTrue(Expect.illegalArgument(() -> estimator.setVarianceMode("unbiased"))
                 .contains("parameter varianceMode given invalid value unbiased"));
-        assertTrue(message(() -> estimator.setGamma(1.0, Double.NaN)).contains("parameter gamma given invalid value"));
+        assertTrue(Expect.illegalArgument(() -> estimator.setGamma(1.0, Double.NaN)).contains("parameter gamma given invalid value"));
         assertEquals(1e-5, estimator.getEpsilon(), "a rejected value leaves the param unchanged");
     }
 
     @Test
     void fitRejectsAnEmptyDataset() {
         assertEquals("Cannot fit on an empty dataset: input column 'features' has no rows.",
-                message(() -> new BatchNormalization().fit(threeFeatures.limit(0))));
+                Expect.illegalArgument(() -> new BatchNormalization().fit(threeFeatures.limit(0))));
     }
 
     @Test
     void fitRejectsVectorsOfDifferentSizesNamingTheSizes() {
         Dataset<Row> mixed = vectorRows(Vectors.dense(1, 2, 3), Vectors.dense(4, 5, 6), Vectors.dense(1, 2)).coalesce(1);
         assertEquals("Input column 'features' holds vectors of different sizes: 3 and 2. Every row must have the same"
-                + " number of features.", message(() -> new BatchNormalization().fit(mixed)));
+                + " number of features.", Expect.illegalArgument(() -> new BatchNormalization().fit(mixed)));
         Dataset<Row> acrossPartitions = vectorRows(Vectors.dense(1, 2, 3), Vectors.sparse(5, new int[] {0},
                 new double[] {1})).repartition(2);
-        assertTrue(message(() -> new BatchNormalization().fit(acrossPartitions))
+        assertTrue(Expect.illegalArgument(() -> new BatchNormalization().fit(acrossPartitions))
                 .startsWith("Input column 'features' holds vectors of different sizes:"));
     }
 
@@ -135,16 +127,16 @@ class BatchNormalizationValidationTest {
         Dataset<Row> withNull = vectorRows(Vectors.dense(1, 2), null);
         assertEquals("Input column 'features' contains a null vector. Set handleInvalid to 'skip' to drop such rows, or"
                 + " to 'keep' to leave such values out of the statistics and pass them through the transform.",
-                message(() -> new BatchNormalization().fit(withNull)));
+                Expect.illegalArgument(() -> new BatchNormalization().fit(withNull)));
     }
 
     @Test
     void fitRefusesToReturnNaNStatistics() {
         Dataset<Row> withNaN = vectorRows(Vectors.dense(1, 2), Vectors.dense(Double.NaN, 3));
-        assertTrue(message(() -> new BatchNormalization().fit(withNaN)).startsWith("Input column 'features' has an"
+        assertTrue(Expect.illegalArgument(() -> new BatchNormalization().fit(withNaN)).startsWith("Input column 'features' has an"
                 + " invalid value NaN at index 0."));
         Dataset<Row> huge = vectorRows(Vectors.dense(1e300), Vectors.dense(-1e300));
-        assertTrue(message(() -> new BatchNormalization().fit(huge)).contains("feature 0 has a non-finite variance"));
+        assertTrue(Expect.illegalArgument(() -> new BatchNormalization().fit(huge)).contains("feature 0 has a non-finite variance"));
     }
 
     @Test

@@ -12,6 +12,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.github.batchnorm.stats.FeatureStatistics;
 import io.github.batchnorm.stats.VarianceMode;
 import io.github.batchnorm.testing.Data;
+import io.github.batchnorm.testing.Expect;
 import io.github.batchnorm.testing.ExactReference;
 import io.github.batchnorm.testing.SparkTestSession;
 import java.math.BigDecimal;
@@ -73,9 +74,6 @@ class FeatureTablesTest {
         typedTable = spark.createDataFrame(rows, schema).repartition(3).cache();
     }
 
-    private static String message(Executable action) {
-        return assertThrows(IllegalArgumentException.class, action).getMessage();
-    }
 
     private static Row[] byId(Dataset<Row> data, int rows) {
         Row[] out = new Row[rows];
@@ -218,7 +216,7 @@ class FeatureTablesTest {
     void arraysOfDifferentLengthsFailNamingTheLengths() {
         Dataset<Row> ragged = arrays(new double[][] {{1, 2, 3}, {4, 5, 6}, {7, 8}}, false).coalesce(1);
         assertEquals("Input column 'features' holds arrays of different sizes: 3 and 2. Every row must have the same"
-                + " number of features.", message(() -> new BatchNormalization().fit(ragged)));
+                + " number of features.", Expect.illegalArgument(() -> new BatchNormalization().fit(ragged)));
         BatchNormalizationModel model = new BatchNormalization().setOutputCol("y")
                 .fit(arrays(new double[][] {{1, 2, 3}, {4, 5, 7}}, false));
         Exception failure = assertThrows(Exception.class, () -> model.transform(ragged).collectAsList());
@@ -273,13 +271,13 @@ class FeatureTablesTest {
                     schema);
             for (String policy : new String[] {"error", "skip", "keep"}) {
                 assertEquals("Weight column 'w' has an invalid value " + weight + ": weights must be finite and >= 0.",
-                        message(() -> new BatchNormalization().setInputCols("x").setOutputCols("y").setWeightCol("w")
+                        Expect.illegalArgument(() -> new BatchNormalization().setInputCols("x").setOutputCols("y").setWeightCol("w")
                                 .setHandleInvalid(policy).fit(data)));
             }
         }
         Dataset<Row> text = spark.createDataFrame(List.of(RowFactory.create(1.0, "heavy")),
                 new StructType().add("x", DataTypes.DoubleType).add("w", DataTypes.StringType));
-        assertEquals("Weight column 'w' must be numeric but has type string.", message(() -> new BatchNormalization()
+        assertEquals("Weight column 'w' must be numeric but has type string.", Expect.illegalArgument(() -> new BatchNormalization()
                 .setInputCols("x").setOutputCols("y").setWeightCol("w").fit(text)));
     }
 
@@ -308,7 +306,7 @@ class FeatureTablesTest {
     void handleInvalidErrorFailsFitAndTransformNamingColumnAndValue() {
         Dataset<Row> data = withInvalidScalars();
         BatchNormalization estimator = new BatchNormalization().setInputCols("x", "a", "b").setOutputCols("x1", "a1", "b1");
-        String fitMessage = message(() -> estimator.fit(data));
+        String fitMessage = Expect.illegalArgument(() -> estimator.fit(data));
         assertTrue(fitMessage.matches("Input column '(a|b)' has an invalid value (null|NaN|Infinity|-Infinity)\\. Set"
                 + " handleInvalid to 'skip'.*"), fitMessage);
         BatchNormalizationModel model = estimator.setHandleInvalid("keep").fit(data).setHandleInvalid("error");
@@ -368,7 +366,7 @@ class FeatureTablesTest {
     void handleInvalidKeepFailsForAFeatureWithNoValidValue() {
         Dataset<Row> data = withInvalidScalars().withColumn("empty", org.apache.spark.sql.functions.lit(Double.NaN));
         assertEquals("inputCols (x, empty): feature 1 has no value with positive weight (weight 0.0, squared weight 0.0)."
-                + " Every feature needs at least one valid value.", message(() -> new BatchNormalization()
+                + " Every feature needs at least one valid value.", Expect.illegalArgument(() -> new BatchNormalization()
                 .setInputCols("x", "empty").setOutputCols("x1", "e1").setHandleInvalid("keep").fit(data)));
     }
 
@@ -380,7 +378,7 @@ class FeatureTablesTest {
         Dataset<Row> vectorData = new VectorAssembler().setInputCols(new String[] {"p", "q"}).setOutputCol("features")
                 .setHandleInvalid("keep").transform(arrayData.selectExpr("id", "features[0] as p", "features[1] as q"));
         for (Dataset<Row> data : List.of(arrayData, vectorData)) {
-            String error = message(() -> new BatchNormalization().setOutputCol("y").fit(data));
+            String error = Expect.illegalArgument(() -> new BatchNormalization().setOutputCol("y").fit(data));
             assertTrue(error.matches("Input column 'features' (has an invalid value (NaN at index 0|Infinity at index 1)"
                     + "|contains a null array)\\. Set handleInvalid.*"), error);
 
@@ -421,34 +419,34 @@ class FeatureTablesTest {
         Dataset<Row> huge = spark.createDataFrame(List.of(RowFactory.create(1e300, 0.0), RowFactory.create(-1e300, 0.0)),
                 data.schema());
         assertEquals("Input column 'u': feature 0 has a non-finite variance (Infinity): the data contains NaN or infinite"
-                + " values, or its variance exceeds the largest double.", message(() -> new BatchNormalization()
+                + " values, or its variance exceeds the largest double.", Expect.illegalArgument(() -> new BatchNormalization()
                 .setInputCols("u", "v").setOutputCols("u1", "v1").fit(huge)));
     }
 
     @Test
     void singleAndMultiColumnParamsAreCheckedLikeSparksImputer() {
-        assertEquals("Set either inputCol or inputCols, not both.", message(() -> new BatchNormalization()
+        assertEquals("Set either inputCol or inputCols, not both.", Expect.illegalArgument(() -> new BatchNormalization()
                 .setInputCol("d").setInputCols("d").setOutputCols("o").fit(typedTable)));
         assertEquals("Param outputCols must be set when inputCols is: one output column per input column.",
-                message(() -> new BatchNormalization().setInputCols("d").fit(typedTable)));
+                Expect.illegalArgument(() -> new BatchNormalization().setInputCols("d").fit(typedTable)));
         assertEquals("Params inputCols and outputCols must have the same length, but inputCols has 2 columns and"
-                + " outputCols has 1.", message(() -> new BatchNormalization().setInputCols("d", "i").setOutputCols("o")
+                + " outputCols has 1.", Expect.illegalArgument(() -> new BatchNormalization().setInputCols("d", "i").setOutputCols("o")
                 .fit(typedTable)));
-        assertEquals("Input column 'd' is named more than once in inputCols.", message(() -> new BatchNormalization()
+        assertEquals("Input column 'd' is named more than once in inputCols.", Expect.illegalArgument(() -> new BatchNormalization()
                 .setInputCols("d", "d").setOutputCols("o", "p").fit(typedTable)));
-        assertEquals("Output column 'o' is named more than once in outputCols.", message(() -> new BatchNormalization()
+        assertEquals("Output column 'o' is named more than once in outputCols.", Expect.illegalArgument(() -> new BatchNormalization()
                 .setInputCols("d", "i").setOutputCols("o", "o").fit(typedTable)));
-        assertEquals("Param outputCols goes with inputCols; with inputCol set outputCol.", message(() ->
+        assertEquals("Param outputCols goes with inputCols; with inputCol set outputCol.", Expect.illegalArgument(() ->
                 new BatchNormalization().setOutputCols("o").fit(typedTable)));
         Dataset<Row> text = typedTable.selectExpr("cast(d as string) as name", "d");
         assertEquals("Input column 'name' must be numeric (byte, short, int, long, float, double or decimal) but has"
-                + " type string.", message(() -> new BatchNormalization().setInputCols("d", "name")
+                + " type string.", Expect.illegalArgument(() -> new BatchNormalization().setInputCols("d", "name")
                 .setOutputCols("o", "p").fit(text)));
         assertEquals("Param gamma has 2 values, but inputCols (d, i, l) has 3 features. Give one value per feature, or"
-                + " none for the default.", message(() -> new BatchNormalization().setInputCols("d", "i", "l")
+                + " none for the default.", Expect.illegalArgument(() -> new BatchNormalization().setInputCols("d", "i", "l")
                 .setOutputCols("o", "p", "q").setGamma(1, 2).fit(typedTable)));
         assertEquals("Weight column 'nope' does not exist. Available columns: id, b, s, i, l, f, d, m, w.",
-                message(() -> new BatchNormalization().setInputCols("d").setOutputCols("o").setWeightCol("nope")
+                Expect.illegalArgument(() -> new BatchNormalization().setInputCols("d").setOutputCols("o").setWeightCol("nope")
                         .fit(typedTable)));
     }
 

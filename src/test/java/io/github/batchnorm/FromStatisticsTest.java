@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import io.github.batchnorm.stats.VarianceMode;
 import io.github.batchnorm.testing.Data;
+import io.github.batchnorm.testing.Expect;
 import io.github.batchnorm.testing.ExactReference;
 import io.github.batchnorm.testing.SparkTestSession;
 import java.math.BigDecimal;
@@ -34,9 +35,6 @@ class FromStatisticsTest {
     private static final double[] BETA = {0, 1, -1};
     private static final double EPSILON = 1e-3;
 
-    private static String message(Executable action) {
-        return assertThrows(IllegalArgumentException.class, action).getMessage();
-    }
 
     /** {@code gamma * (x - mean) / sqrt(variance + epsilon) + beta} in 50-digit decimal arithmetic. */
     private static double expected(int j, double x) {
@@ -112,20 +110,21 @@ class FromStatisticsTest {
         double[] one = {1};
         double[] none = new double[0];
         assertEquals("fromStatistics: mean is empty; give one value per feature.",
-                message(() -> BatchNormalizationModel.fromStatistics(none, none, none, none, 1e-3)));
+                Expect.illegalArgument(() -> BatchNormalizationModel.fromStatistics(none, none, none, none, 1e-3)));
         assertEquals("fromStatistics: mean has 1 values but variance has 2; give one of each per feature.",
-                message(() -> BatchNormalizationModel.fromStatistics(one, new double[] {1, 2}, none, none, 1e-3)));
-        assertEquals("fromStatistics: mean[0] is NaN; every mean must be finite.", message(
+                Expect.illegalArgument(
+                        () -> BatchNormalizationModel.fromStatistics(one, new double[] {1, 2}, none, none, 1e-3)));
+        assertEquals("fromStatistics: mean[0] is NaN; every mean must be finite.", Expect.illegalArgument(
                 () -> BatchNormalizationModel.fromStatistics(new double[] {Double.NaN}, one, none, none, 1e-3)));
-        assertEquals("fromStatistics: variance[0] is -1.0; every variance must be finite and >= 0.", message(
+        assertEquals("fromStatistics: variance[0] is -1.0; every variance must be finite and >= 0.", Expect.illegalArgument(
                 () -> BatchNormalizationModel.fromStatistics(one, new double[] {-1}, none, none, 1e-3)));
         assertEquals("fromStatistics: gamma has 2 values but there are 1 features; give one per feature, or none for"
-                + " 1.0.", message(() -> BatchNormalizationModel.fromStatistics(one, one, new double[] {1, 2}, none, 1e-3)));
-        assertEquals("fromStatistics: beta[0] is Infinity; every beta must be finite.", message(() ->
+                + " 1.0.", Expect.illegalArgument(() -> BatchNormalizationModel.fromStatistics(one, one, new double[] {1, 2}, none, 1e-3)));
+        assertEquals("fromStatistics: beta[0] is Infinity; every beta must be finite.", Expect.illegalArgument(() ->
                 BatchNormalizationModel.fromStatistics(one, one, none, new double[] {Double.POSITIVE_INFINITY}, 1e-3)));
         assertEquals("fromStatistics: epsilon must be finite and >= 0 but was -0.001.",
-                message(() -> BatchNormalizationModel.fromStatistics(one, one, none, none, -1e-3)));
+                Expect.illegalArgument(() -> BatchNormalizationModel.fromStatistics(one, one, none, none, -1e-3)));
         assertEquals("varianceMode must be one of population, sample but was 'unbiased'",
-                message(() -> BatchNormalizationModel.fromStatistics(one, one, none, none, 1e-3, "unbiased")));
+                Expect.illegalArgument(() -> BatchNormalizationModel.fromStatistics(one, one, none, none, 1e-3, "unbiased")));
     }
 }

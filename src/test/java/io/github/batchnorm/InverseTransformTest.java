@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.batchnorm.testing.Data;
+import io.github.batchnorm.testing.Expect;
 import io.github.batchnorm.testing.ExactReference;
 import io.github.batchnorm.testing.SparkTestSession;
 import java.util.ArrayList;
@@ -47,15 +48,7 @@ class InverseTransformTest {
         spark = SparkTestSession.get();
     }
 
-    private static String message(Executable action) {
-        return assertThrows(IllegalArgumentException.class, action).getMessage();
-    }
 
-    private static long jobsRunBy(Executable action) {
-        long before = spark.sparkContext().statusTracker().getJobIdsForGroup(null).length;
-        assertThrows(IllegalArgumentException.class, action);
-        return spark.sparkContext().statusTracker().getJobIdsForGroup(null).length - before;
-    }
 
     private static Row[] byId(Dataset<Row> data, int rows) {
         Row[] out = new Row[rows];
@@ -209,8 +202,8 @@ class InverseTransformTest {
         Dataset<Row> normalized = model.transform(data).drop("features");
         assertEquals("Cannot invert the normalisation of features[1], features[3]: its scale gamma / sqrt(variance +"
                 + " epsilon) is 0 (gamma is 0, or the variance and epsilon are both 0), so the transform sent every value"
-                + " to beta.", message(() -> model.inverseTransform(normalized)));
-        assertEquals(0, jobsRunBy(() -> model.inverseTransform(normalized)));
+                + " to beta.", Expect.illegalArgument(() -> model.inverseTransform(normalized)));
+        assertEquals(0, Expect.jobsRunBefore(spark, () -> model.inverseTransform(normalized)));
 
         List<Row> constant = List.of(RowFactory.create(0L, 5.0, 1.0), RowFactory.create(1L, 5.0, 2.0));
         Dataset<Row> table = spark.createDataFrame(constant, new StructType().add("id", DataTypes.LongType)
@@ -219,7 +212,7 @@ class InverseTransformTest {
                 .setOutputCols("age_bn", "tenure_bn").setEpsilon(0).fit(table);
         assertEquals("Cannot invert the normalisation of age: its scale gamma / sqrt(variance + epsilon) is 0 (gamma is 0,"
                 + " or the variance and epsilon are both 0), so the transform sent every value to beta.",
-                message(() -> constantModel.inverseTransform(constantModel.transform(table).drop("age", "tenure"))));
+                Expect.illegalArgument(() -> constantModel.inverseTransform(constantModel.transform(table).drop("age", "tenure"))));
     }
 
     @Test
@@ -230,14 +223,14 @@ class InverseTransformTest {
         Dataset<Row> normalized = model.transform(data);
         assertEquals("inverseTransform reads the normalised outputCol and writes inputCol: Output column 'features'"
                 + " already exists. Choose another output column name or drop the column first.",
-                message(() -> model.inverseTransform(normalized)));
+                Expect.illegalArgument(() -> model.inverseTransform(normalized)));
         assertEquals("inverseTransform reads the normalised outputCol and writes inputCol: Input column 'y' does not"
-                + " exist. Available columns: id, features.", message(() -> model.inverseTransform(data)));
+                + " exist. Available columns: id, features.", Expect.illegalArgument(() -> model.inverseTransform(data)));
         assertEquals("inverseTransform needs one restored column name per input column, but got 2 for 1.",
-                message(() -> model.inverseTransform(normalized, "r1", "r2")));
+                Expect.illegalArgument(() -> model.inverseTransform(normalized, "r1", "r2")));
         assertEquals("inverseTransform reads the normalised outputCol and writes the restored columns: Output column 'id'"
                 + " already exists. Choose another output column name or drop the column first.",
-                message(() -> model.inverseTransform(normalized, "id")));
+                Expect.illegalArgument(() -> model.inverseTransform(normalized, "id")));
         Row[] rows = byId(model.inverseTransform(normalized, "restored"), 30);
         double[][] back = new double[30][];
         for (int r = 0; r < 30; r++) {

@@ -12,6 +12,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.github.batchnorm.stats.FeatureStatistics;
 import io.github.batchnorm.stats.VarianceMode;
 import io.github.batchnorm.testing.Data;
+import io.github.batchnorm.testing.Expect;
 import io.github.batchnorm.testing.ExactReference;
 import io.github.batchnorm.testing.SparkTestSession;
 import java.util.ArrayList;
@@ -47,15 +48,7 @@ class ModelUpdateTest {
         spark = SparkTestSession.get();
     }
 
-    private static String message(Executable action) {
-        return assertThrows(IllegalArgumentException.class, action).getMessage();
-    }
 
-    private static long jobsRunBy(Executable action) {
-        long before = spark.sparkContext().statusTracker().getJobIdsForGroup(null).length;
-        assertThrows(IllegalArgumentException.class, action);
-        return spark.sparkContext().statusTracker().getJobIdsForGroup(null).length - before;
-    }
 
     private static double[][] rows(double[][] all, int from, int to) {
         return Arrays.copyOfRange(all, from, to);
@@ -216,15 +209,15 @@ class ModelUpdateTest {
                 false, 2));
         Dataset<Row> four = SparkTestSession.vectors(Data.dense(107, 30, 4), false, 2);
         assertEquals("Cannot update the model: input column 'features' has 4 features, but the model has 3.",
-                message(() -> model.update(four)));
+                Expect.illegalArgument(() -> model.update(four)));
 
         BatchNormalizationModel imported = BatchNormalizationModel.fromStatistics(new double[] {0, 0, 0},
                 new double[] {1, 1, 1}, new double[0], new double[0], 1e-5).setMomentum(0.9).setInputCols("a", "b")
                 .setOutputCols("a_bn", "b_bn");
         Dataset<Row> twoColumns = scalars(Data.dense(108, 10, 3), new double[10], 0, 10, new boolean[10][3]);
         assertEquals("inputCols has 2 columns, but the model was fitted on 3 features.",
-                message(() -> imported.update(twoColumns)));
-        assertEquals(0, jobsRunBy(() -> imported.update(twoColumns)));
+                Expect.illegalArgument(() -> imported.update(twoColumns)));
+        assertEquals(0, Expect.jobsRunBefore(spark, () -> imported.update(twoColumns)));
     }
 
     @Test
@@ -233,8 +226,8 @@ class ModelUpdateTest {
         BatchNormalizationModel model = new BatchNormalization().setOutputCol("y").fit(data);
         Dataset<Row> renamed = data.withColumnRenamed("features", "x");
         assertEquals("Input column 'features' does not exist. Available columns: id, x.",
-                message(() -> model.update(renamed)));
-        assertEquals(0, jobsRunBy(() -> model.update(renamed)));
+                Expect.illegalArgument(() -> model.update(renamed)));
+        assertEquals(0, Expect.jobsRunBefore(spark, () -> model.update(renamed)));
         // Already-normalised data still holds its inputs; update reads them and never writes the output column.
         assertEquals(60, model.update(model.transform(data)).count());
     }
@@ -245,7 +238,7 @@ class ModelUpdateTest {
                 false, 2));
         Dataset<Row> withNaN = spark.createDataFrame(List.of(RowFactory.create(Vectors.dense(1, Double.NaN))),
                 new StructType().add("features", org.apache.spark.ml.linalg.SQLDataTypes.VectorType()));
-        assertTrue(message(() -> model.update(withNaN)).startsWith("Input column 'features' has an invalid value NaN at"
+        assertTrue(Expect.illegalArgument(() -> model.update(withNaN)).startsWith("Input column 'features' has an invalid value NaN at"
                 + " index 1."));
     }
 
@@ -328,7 +321,7 @@ class ModelUpdateTest {
         assertFalse(estimator.isSet(estimator.momentum()));
         assertThrows(NoSuchElementException.class, estimator::getMomentum);
         for (double bad : new double[] {-0.1, 1.0, Double.NaN}) {
-            assertTrue(message(() -> estimator.setMomentum(bad)).contains("parameter momentum given invalid value " + bad));
+            assertTrue(Expect.illegalArgument(() -> estimator.setMomentum(bad)).contains("parameter momentum given invalid value " + bad));
         }
         assertEquals(0.0, estimator.setMomentum(0.0).getMomentum());
         estimator.clear(estimator.momentum());
@@ -343,22 +336,22 @@ class ModelUpdateTest {
         String expected = "Cannot update this model exactly: its statistics are running statistics (from fromStatistics"
                 + " or updates with momentum), not the moments of any data, so new data cannot be merged into them"
                 + " exactly. Set momentum to update them as a moving average.";
-        assertEquals(expected, message(() -> imported.update(data)));
-        assertEquals(0, jobsRunBy(() -> imported.update(data)));
+        assertEquals(expected, Expect.illegalArgument(() -> imported.update(data)));
+        assertEquals(0, Expect.jobsRunBefore(spark, () -> imported.update(data)));
 
         BatchNormalizationModel averaged = new BatchNormalization().setMomentum(0.5).fit(data).update(data);
         averaged.clear(averaged.momentum());
-        assertEquals(expected, message(() -> averaged.update(data)));
+        assertEquals(expected, Expect.illegalArgument(() -> averaged.update(data)));
 
         BatchNormalizationModel torch = BatchNormalizationModel.fromStatistics(new double[] {0, 0}, new double[] {1, 1},
                 new double[0], new double[0], 1e-5, "sample").setMomentum(0.9).setVarianceMode("population");
         String convention = "varianceMode is 'population', but this model's statistics are running statistics (from"
                 + " fromStatistics or updates with momentum) whose variance is a sample variance, which cannot be converted"
                 + " without the exact moments. Set varianceMode to 'sample'.";
-        assertEquals(convention, message(() -> torch.update(data)));
-        assertEquals(convention, message(() -> torch.transform(data)));
-        assertEquals(convention, message(() -> torch.transformSchema(data.schema())));
-        assertEquals(0, jobsRunBy(() -> torch.update(data)));
+        assertEquals(convention, Expect.illegalArgument(() -> torch.update(data)));
+        assertEquals(convention, Expect.illegalArgument(() -> torch.transform(data)));
+        assertEquals(convention, Expect.illegalArgument(() -> torch.transformSchema(data.schema())));
+        assertEquals(0, Expect.jobsRunBefore(spark, () -> torch.update(data)));
         assertTrue(torch.toString().contains("running statistics (sample variance)"), torch.toString());
     }
 }

@@ -45,9 +45,6 @@ class BatchNormJobTest {
     @TempDir
     Path directory;
 
-    /** What one run printed and returned. */
-    record Run(int exitCode, String out, String err) {
-    }
 
     @BeforeAll
     static void makeTable() {
@@ -63,13 +60,6 @@ class BatchNormJobTest {
         table = spark.createDataFrame(rows, schema).cache();
     }
 
-    private static Run run(String... args) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        int code = BatchNormJob.execute(args, new PrintStream(out, true, StandardCharsets.UTF_8),
-                new PrintStream(err, true, StandardCharsets.UTF_8));
-        return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-    }
 
     private String path(String name) {
         return directory.resolve(name).toString();
@@ -101,7 +91,7 @@ class BatchNormJobTest {
         String input = writeInput(inputFormat);
         for (String outputFormat : List.of("csv", "parquet", "orc", "json")) {
             String output = path("out-" + outputFormat + "." + outputFormat);
-            Run result = run("fit-transform", "--input", input, "--input-cols", "a,b,c", "--output", output,
+            JobRun result = JobRun.of("fit-transform", "--input", input, "--input-cols", "a,b,c", "--output", output,
                     "--model", path("model-" + outputFormat));
             assertEquals(0, result.exitCode(), result.err());
             assertTrue(result.out().contains("Before (fitted statistics):"), result.out());
@@ -132,13 +122,13 @@ class BatchNormJobTest {
     @Test
     void vectorColumnsRoundTripAndAreSpreadIntoColumnsForCsv() {
         String input = writeInput("parquet");
-        Run parquet = run("fit-transform", "--input", input, "--input-col", "v", "--output", path("out.parquet"),
+        JobRun parquet = JobRun.of("fit-transform", "--input", input, "--input-col", "v", "--output", path("out.parquet"),
                 "--model", path("model"));
         assertEquals(0, parquet.exitCode(), parquet.err());
         Dataset<Row> written = spark.read().parquet(path("out.parquet"));
         assertEquals(SQLDataTypes.VectorType(), written.schema().apply("v_bn").dataType());
 
-        Run csv = run("transform", "--model", path("model"), "--input", input, "--output", path("out.csv"));
+        JobRun csv = JobRun.of("transform", "--model", path("model"), "--input", input, "--output", path("out.csv"));
         assertEquals(0, csv.exitCode(), csv.err());
         Dataset<Row> flat = spark.read().option("header", "true").option("inferSchema", "true").csv(path("out.csv"));
         for (String column : List.of("v_0", "v_1", "v_2", "v_bn_0", "v_bn_1", "v_bn_2")) {
@@ -154,13 +144,13 @@ class BatchNormJobTest {
     @Test
     void describeJsonParsesBackToTheModelsExactNumbers() throws IOException {
         String input = writeInput("parquet");
-        Run fit = run("fit", "--input", input, "--input-cols", "a,b,c", "--model", path("model"), "--gamma", "2",
+        JobRun fit = JobRun.of("fit", "--input", input, "--input-cols", "a,b,c", "--model", path("model"), "--gamma", "2",
                 "--beta", "0.5,-1,3", "--epsilon", "0.001", "--variance", "sample");
         assertEquals(0, fit.exitCode(), fit.err());
         assertTrue(fit.out().contains("Fitted in "), fit.out());
         assertTrue(fit.out().lines().anyMatch(line -> line.startsWith("feature")), fit.out());
 
-        Run describe = run("describe", "--model", path("model"), "--json");
+        JobRun describe = JobRun.of("describe", "--model", path("model"), "--json");
         assertEquals(0, describe.exitCode(), describe.err());
         JsonNode json = new ObjectMapper().readTree(describe.out());
         BatchNormalizationModel model = BatchNormalizationModel.load(path("model"));
@@ -177,14 +167,14 @@ class BatchNormJobTest {
         assertEquals(List.of(0.5, -1.0, 3.0), List.of(json.get("beta").get(0).doubleValue(),
                 json.get("beta").get(1).doubleValue(), json.get("beta").get(2).doubleValue()));
 
-        Run table = run("describe", "--model", path("model"));
+        JobRun table = JobRun.of("describe", "--model", path("model"));
         assertEquals(0, table.exitCode());
         assertTrue(table.out().contains("epsilon 0.001, sample variance, 200 rows"), table.out());
     }
 
     @Test
     void aMissingInputFileIsBadInputAndWritesNothing() throws IOException {
-        Run result = run("fit-transform", "--input", path("nope.csv"), "--input-cols", "a", "--output", path("out.csv"));
+        JobRun result = JobRun.of("fit-transform", "--input", path("nope.csv"), "--input-cols", "a", "--output", path("out.csv"));
         assertEquals(2, result.exitCode());
         assertEquals("batchnorm: Input path '" + path("nope.csv") + "' does not exist.\n", result.err());
         assertEquals(List.of(), entries());
@@ -193,12 +183,12 @@ class BatchNormJobTest {
     @Test
     void aMissingOrNonNumericColumnIsBadInputAndWritesNothing() throws IOException {
         String input = writeInput("csv");
-        Run missing = run("fit-transform", "--input", input, "--input-cols", "a,zzz", "--output", path("out.csv"));
+        JobRun missing = JobRun.of("fit-transform", "--input", input, "--input-cols", "a,zzz", "--output", path("out.csv"));
         assertEquals(2, missing.exitCode());
         assertTrue(missing.err().startsWith("batchnorm: Input column 'zzz' does not exist. Available columns: id, a, b,"
                 + " c."), missing.err());
         Files.writeString(directory.resolve("text.csv"), "x,name\n1,anna\n2,bert\n");
-        Run text = run("fit", "--input", path("text.csv"), "--input-cols", "x,name", "--model", path("model"));
+        JobRun text = JobRun.of("fit", "--input", path("text.csv"), "--input-cols", "x,name", "--model", path("model"));
         assertEquals(2, text.exitCode());
         assertTrue(text.err().contains("Input column 'name' must be numeric"), text.err());
         assertEquals(List.of("input.csv", "text.csv"), entries());
@@ -207,7 +197,7 @@ class BatchNormJobTest {
     @Test
     void malformedCsvIsBadInputAndLeavesNoOutput() throws IOException {
         Files.writeString(directory.resolve("broken.csv"), "a,b\n1,2\n3\n4,5,6\n");
-        Run result = run("fit-transform", "--input", path("broken.csv"), "--input-cols", "a,b", "--output",
+        JobRun result = JobRun.of("fit-transform", "--input", path("broken.csv"), "--input-cols", "a,b", "--output",
                 path("out.parquet"), "--schema", "a DOUBLE, b DOUBLE");
         assertEquals(2, result.exitCode(), result.err());
         assertTrue(result.err().startsWith("batchnorm: Malformed input"), result.err());
@@ -219,19 +209,19 @@ class BatchNormJobTest {
         String input = writeInput("parquet");
         Files.createDirectories(directory.resolve("out.parquet"));
         Files.writeString(directory.resolve("out.parquet/keep.txt"), "precious");
-        Run refused = run("fit-transform", "--input", input, "--input-cols", "a", "--output", path("out.parquet"));
+        JobRun refused = JobRun.of("fit-transform", "--input", input, "--input-cols", "a", "--output", path("out.parquet"));
         assertEquals(2, refused.exitCode());
         assertEquals("batchnorm: Output '" + path("out.parquet") + "' already exists; pass --overwrite to replace it.\n",
                 refused.err());
         assertEquals("precious", Files.readString(directory.resolve("out.parquet/keep.txt")));
 
-        assertEquals(0, run("fit", "--input", input, "--input-cols", "a", "--model", path("model")).exitCode());
-        Run model = run("fit", "--input", input, "--input-cols", "b", "--model", path("model"));
+        assertEquals(0, JobRun.of("fit", "--input", input, "--input-cols", "a", "--model", path("model")).exitCode());
+        JobRun model = JobRun.of("fit", "--input", input, "--input-cols", "b", "--model", path("model"));
         assertEquals(2, model.exitCode());
         assertTrue(model.err().contains("Model '" + path("model") + "' already exists"), model.err());
         assertArrayEquals(new String[] {"a"}, BatchNormalizationModel.load(path("model")).getInputCols());
 
-        Run replaced = run("fit-transform", "--input", input, "--input-cols", "a", "--output", path("out.parquet"),
+        JobRun replaced = JobRun.of("fit-transform", "--input", input, "--input-cols", "a", "--output", path("out.parquet"),
                 "--overwrite");
         assertEquals(0, replaced.exitCode(), replaced.err());
         assertFalse(Files.exists(directory.resolve("out.parquet/keep.txt")));
@@ -252,13 +242,13 @@ class BatchNormJobTest {
             List<String> args = new ArrayList<>(List.of("fit", "--input", input, "--input-cols", "a", "--model",
                     path("model")));
             args.addAll(List.of(cases[i]));
-            Run result = run(args.toArray(new String[0]));
+            JobRun result = JobRun.of(args.toArray(new String[0]));
             assertEquals(2, result.exitCode(), String.join(" ", cases[i]) + ": " + result.err());
             assertTrue(result.err().contains(expected[i]), result.err());
             assertFalse(result.err().contains("\tat "), "no stack trace without --verbose: " + result.err());
         }
         assertEquals(List.of("input.parquet"), entries());
-        Run neither = run("fit", "--input", input, "--model", path("model"));
+        JobRun neither = JobRun.of("fit", "--input", input, "--model", path("model"));
         assertEquals(2, neither.exitCode());
         assertTrue(neither.err().contains("--input-cols") && neither.err().contains("--input-col"), neither.err());
     }
@@ -266,16 +256,16 @@ class BatchNormJobTest {
     @Test
     void aJobThatFailsMidWayLeavesNoOutputThatLooksComplete() throws IOException {
         Files.writeString(directory.resolve("nan.csv"), "a,b\n1,2\n3,NaN\n5,6\n");
-        Run fit = run("fit-transform", "--input", path("nan.csv"), "--input-cols", "a,b", "--output", path("out.parquet"),
+        JobRun fit = JobRun.of("fit-transform", "--input", path("nan.csv"), "--input-cols", "a,b", "--output", path("out.parquet"),
                 "--model", path("model"));
         assertEquals(2, fit.exitCode());
         assertTrue(fit.err().contains("Input column 'b' has an invalid value NaN"), fit.err());
         assertEquals(List.of("nan.csv"), entries());
 
         Files.writeString(directory.resolve("clean.csv"), "a,b\n1,2\n3,4\n5,6\n");
-        assertEquals(0, run("fit", "--input", path("clean.csv"), "--input-cols", "a,b", "--model", path("model"))
+        assertEquals(0, JobRun.of("fit", "--input", path("clean.csv"), "--input-cols", "a,b", "--model", path("model"))
                 .exitCode());
-        Run transform = run("transform", "--model", path("model"), "--input", path("nan.csv"), "--output",
+        JobRun transform = JobRun.of("transform", "--model", path("model"), "--input", path("nan.csv"), "--output",
                 path("out.parquet"));
         assertEquals(2, transform.exitCode(), "the NaN is met while the output is being written");
         assertTrue(transform.err().startsWith("batchnorm: Input column 'b' has an invalid value NaN."), transform.err());
@@ -284,8 +274,8 @@ class BatchNormJobTest {
 
     @Test
     void sampleDataIsDeterministicAndMatchesTheCommittedTable() throws IOException {
-        Run first = run("sample-data", "--output", path("one.csv"));
-        Run second = run("sample-data", "--output", path("two.csv"));
+        JobRun first = JobRun.of("sample-data", "--output", path("one.csv"));
+        JobRun second = JobRun.of("sample-data", "--output", path("two.csv"));
         assertEquals(0, first.exitCode(), first.err());
         assertEquals(0, second.exitCode());
         String generated = Files.readString(directory.resolve("one.csv"));

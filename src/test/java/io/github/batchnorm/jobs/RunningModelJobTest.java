@@ -50,8 +50,6 @@ class RunningModelJobTest {
     @TempDir
     Path directory;
 
-    record Run(int exitCode, String out, String err) {
-    }
 
     @BeforeAll
     static void makeTable() {
@@ -66,13 +64,6 @@ class RunningModelJobTest {
         table = spark.createDataFrame(rows, schema).cache();
     }
 
-    private static Run run(String... args) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        int code = BatchNormJob.execute(args, new PrintStream(out, true, StandardCharsets.UTF_8),
-                new PrintStream(err, true, StandardCharsets.UTF_8));
-        return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-    }
 
     private String path(String name) {
         return directory.resolve(name).toString();
@@ -107,13 +98,13 @@ class RunningModelJobTest {
         String first = part("first", 0, 100);
         String second = part("second", 100, 220);
         String third = part("third", 220, 300);
-        assertEquals(0, run("fit", "--input", first, "--input-cols", "a,b,c", "--model", path("model"), "--epsilon",
+        assertEquals(0, JobRun.of("fit", "--input", first, "--input-cols", "a,b,c", "--model", path("model"), "--epsilon",
                 "0.01").exitCode());
-        Run update = run("fit", "--input", second, "--update", path("model"));
+        JobRun update = JobRun.of("fit", "--input", second, "--update", path("model"));
         assertEquals(0, update.exitCode(), update.err());
         assertTrue(update.out().contains("Updated with 120 rows in "), update.out());
         assertTrue(update.out().contains("(exact merge); model saved to " + path("model")), update.out());
-        assertEquals(0, run("fit", "--input", third, "--input-cols", "a,b,c", "--update", path("model")).exitCode(),
+        assertEquals(0, JobRun.of("fit", "--input", third, "--input-cols", "a,b,c", "--update", path("model")).exitCode(),
                 "the model's own input columns may be repeated");
 
         BatchNormalizationModel updated = BatchNormalizationModel.load(path("model"));
@@ -128,8 +119,8 @@ class RunningModelJobTest {
     void fitUpdateWithMomentumTakesAMovingAverageAndSavesTheMomentum() throws IOException {
         String first = part("first", 0, 150);
         String second = part("second", 150, 300);
-        assertEquals(0, run("fit", "--input", first, "--input-col", "v", "--model", path("model")).exitCode());
-        Run update = run("fit", "--input", second, "--update", path("model"), "--momentum", "0.75");
+        assertEquals(0, JobRun.of("fit", "--input", first, "--input-col", "v", "--model", path("model")).exitCode());
+        JobRun update = JobRun.of("fit", "--input", second, "--update", path("model"), "--momentum", "0.75");
         assertEquals(0, update.exitCode(), update.err());
         assertTrue(update.out().contains("(moving average, momentum 0.75)"), update.out());
         assertTrue(update.out().contains("running statistics, momentum 0.75"), update.out());
@@ -143,14 +134,14 @@ class RunningModelJobTest {
             assertRelative(0.75 * a.variance(VarianceMode.POPULATION)[j] + 0.25 * b.variance(VarianceMode.POPULATION)[j],
                     updated.variance().apply(j), TIGHT, "variance " + j);
         }
-        Run exact = run("fit", "--input", second, "--update", path("model"));
+        JobRun exact = JobRun.of("fit", "--input", second, "--update", path("model"));
         assertEquals(0, exact.exitCode(), "the saved momentum applies to later updates: " + exact.err());
     }
 
     @Test
     void fitUpdateRefusesConflictingOptionsAndBadDataLeavingTheModelIntact() throws IOException {
         String first = part("first", 0, 100);
-        assertEquals(0, run("fit", "--input", first, "--input-cols", "a,b", "--model", path("model")).exitCode());
+        assertEquals(0, JobRun.of("fit", "--input", first, "--input-cols", "a,b", "--model", path("model")).exitCode());
         FeatureStatistics before = BatchNormalizationModel.load(path("model")).statistics();
         String[][] cases = {
             {"--epsilon", "0.1"}, {"--weight-col", "c"}, {"--input-cols", "b,a"}, {"--input-col", "v"},
@@ -166,21 +157,21 @@ class RunningModelJobTest {
         for (int i = 0; i < cases.length; i++) {
             List<String> args = new ArrayList<>(List.of("fit", "--input", first, "--update", path("model")));
             args.addAll(List.of(cases[i]));
-            Run refused = run(args.toArray(new String[0]));
+            JobRun refused = JobRun.of(args.toArray(new String[0]));
             assertEquals(2, refused.exitCode(), String.join(" ", cases[i]));
             assertTrue(refused.err().startsWith(expected[i]), refused.err());
         }
-        Run missing = run("fit", "--input", first, "--update", path("nope"));
+        JobRun missing = JobRun.of("fit", "--input", first, "--update", path("nope"));
         assertEquals(2, missing.exitCode());
         assertEquals("batchnorm: Model '" + path("nope") + "' does not exist: fit one first (without --update).\n",
                 missing.err());
-        Run neither = run("fit", "--input", first, "--input-cols", "a");
+        JobRun neither = JobRun.of("fit", "--input", first, "--input-cols", "a");
         assertEquals(2, neither.exitCode());
         assertEquals("batchnorm: Give --model DIR to save the fitted model, or --update DIR to update a saved one.\n",
                 neither.err());
 
         Files.writeString(directory.resolve("nan.csv"), "a,b\n1,2\n3,NaN\n");
-        Run invalid = run("fit", "--input", path("nan.csv"), "--update", path("model"));
+        JobRun invalid = JobRun.of("fit", "--input", path("nan.csv"), "--update", path("model"));
         assertEquals(2, invalid.exitCode());
         assertTrue(invalid.err().startsWith("batchnorm: Input column 'b' has an invalid value NaN."), invalid.err());
         assertEquals(before, BatchNormalizationModel.load(path("model")).statistics(), "the saved model is untouched");
@@ -191,13 +182,13 @@ class RunningModelJobTest {
     void fitUpdateCanSaveTheUpdatedModelElsewhere() throws IOException {
         String first = part("first", 0, 100);
         String second = part("second", 100, 300);
-        assertEquals(0, run("fit", "--input", first, "--input-cols", "a", "--model", path("model")).exitCode());
+        assertEquals(0, JobRun.of("fit", "--input", first, "--input-cols", "a", "--model", path("model")).exitCode());
         FeatureStatistics before = BatchNormalizationModel.load(path("model")).statistics();
-        Run update = run("fit", "--input", second, "--update", path("model"), "--model", path("updated"));
+        JobRun update = JobRun.of("fit", "--input", second, "--update", path("model"), "--model", path("updated"));
         assertEquals(0, update.exitCode(), update.err());
         assertEquals(before, BatchNormalizationModel.load(path("model")).statistics());
         assertEquals(300, BatchNormalizationModel.load(path("updated")).count());
-        Run again = run("fit", "--input", second, "--update", path("model"), "--model", path("updated"));
+        JobRun again = JobRun.of("fit", "--input", second, "--update", path("model"), "--model", path("updated"));
         assertEquals(2, again.exitCode());
         assertTrue(again.err().contains("Model '" + path("updated") + "' already exists"), again.err());
     }
@@ -206,11 +197,11 @@ class RunningModelJobTest {
     void fitUpdateRecoversAModelThatACrashedReplacementLeftAside() throws IOException {
         String first = part("first", 0, 100);
         String second = part("second", 100, 300);
-        assertEquals(0, run("fit", "--input", first, "--input-cols", "a,b", "--model", path("model")).exitCode());
+        assertEquals(0, JobRun.of("fit", "--input", first, "--input-cols", "a,b", "--model", path("model")).exitCode());
         // A replacement that died between its two renames: the old model aside, the new one still temporary.
         Files.move(directory.resolve("model"), directory.resolve(".model.old-1234"));
         Files.createDirectories(directory.resolve(".model.tmp-5678/data"));
-        Run update = run("fit", "--input", second, "--update", path("model"));
+        JobRun update = JobRun.of("fit", "--input", second, "--update", path("model"));
         assertEquals(0, update.exitCode(), update.err());
         assertEquals(300, BatchNormalizationModel.load(path("model")).count());
         assertEquals(List.of("first.parquet", "model", "second.parquet"), entries());
@@ -249,16 +240,16 @@ class RunningModelJobTest {
         for (int f = 0; f < fits.length; f++) {
             List<String> args = new ArrayList<>(List.of("fit", "--input", input, "--model", path("model" + f)));
             args.addAll(List.of(fits[f]));
-            assertEquals(0, run(args.toArray(new String[0])).exitCode());
-            Run described = run("describe", "--model", path("model" + f), "--json");
+            assertEquals(0, JobRun.of(args.toArray(new String[0])).exitCode());
+            JobRun described = JobRun.of("describe", "--model", path("model" + f), "--json");
             assertEquals(0, described.exitCode(), described.err());
             Files.writeString(directory.resolve("export" + f + ".json"), described.out());
 
-            Run imported = run("import", "--json", path("export" + f + ".json"), "--model", path("imported" + f));
+            JobRun imported = JobRun.of("import", "--json", path("export" + f + ".json"), "--model", path("imported" + f));
             assertEquals(0, imported.exitCode(), imported.err());
             assertTrue(imported.out().contains("Imported 3 features; model saved to " + path("imported" + f)),
                     imported.out());
-            Run again = run("describe", "--model", path("imported" + f), "--json");
+            JobRun again = JobRun.of("describe", "--model", path("imported" + f), "--json");
             assertEquals(0, again.exitCode(), again.err());
 
             ObjectMapper mapper = new ObjectMapper();
@@ -286,11 +277,11 @@ class RunningModelJobTest {
                 + "  \"gamma\": [2, 0.5],\n"
                 + "  \"beta\": [0.1, -3]\n"
                 + "}\n");
-        Run imported = run("import", "--json", path("keras.json"), "--model", path("model"));
+        JobRun imported = JobRun.of("import", "--json", path("keras.json"), "--model", path("model"));
         assertEquals(0, imported.exitCode(), imported.err());
         assertTrue(imported.out().contains("0 rows, running statistics"), imported.out());
         String input = part("input", 0, 50);
-        Run scored = run("transform", "--model", path("model"), "--input", input, "--output", path("out.parquet"));
+        JobRun scored = JobRun.of("transform", "--model", path("model"), "--input", input, "--output", path("out.parquet"));
         assertEquals(0, scored.exitCode(), scored.err());
         List<Row> rows = spark.read().parquet(path("out.parquet")).orderBy("id").select("a", "b", "a_bn", "b_bn")
                 .collectAsList();
@@ -338,15 +329,15 @@ class RunningModelJobTest {
             "varianceMode must be one of population, sample but was 'unbiased'."};
         for (int i = 0; i < documents.length; i++) {
             Files.writeString(directory.resolve("bad.json"), documents[i]);
-            Run result = run("import", "--json", path("bad.json"), "--model", path("model"));
+            JobRun result = JobRun.of("import", "--json", path("bad.json"), "--model", path("model"));
             assertEquals(2, result.exitCode(), documents[i] + ": " + result.err());
             assertEquals("batchnorm: --json " + path("bad.json") + ": " + problems[i] + "\n", result.err());
         }
         Files.writeString(directory.resolve("bad.json"), "{not json");
-        Run broken = run("import", "--json", path("bad.json"), "--model", path("model"));
+        JobRun broken = JobRun.of("import", "--json", path("bad.json"), "--model", path("model"));
         assertEquals(2, broken.exitCode());
         assertTrue(broken.err().startsWith("batchnorm: --json " + path("bad.json") + ": not valid JSON: "), broken.err());
-        Run absent = run("import", "--json", path("nope.json"), "--model", path("model"));
+        JobRun absent = JobRun.of("import", "--json", path("nope.json"), "--model", path("model"));
         assertEquals(2, absent.exitCode());
         assertEquals("batchnorm: Input path '" + path("nope.json") + "' does not exist.\n", absent.err());
         assertEquals(List.of("bad.json"), entries());
