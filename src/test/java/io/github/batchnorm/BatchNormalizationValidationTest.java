@@ -18,7 +18,6 @@ import org.apache.spark.sql.types.StructType;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.function.Executable;
 
 @DisplayName("BatchNormalization rejects bad input with a message that names what is wrong")
 class BatchNormalizationValidationTest {
@@ -31,7 +30,6 @@ class BatchNormalizationValidationTest {
         threeFeatures = SparkTestSession.vectors(Data.dense(31, 40, 3), false, 2);
     }
 
-
     private static Dataset<Row> vectorRows(Object... vectors) {
         List<Row> rows = new java.util.ArrayList<>();
         for (Object vector : vectors) {
@@ -39,7 +37,6 @@ class BatchNormalizationValidationTest {
         }
         return spark.createDataFrame(rows, new StructType().add("features", SQLDataTypes.VectorType()));
     }
-
 
     @Test
     void fitRejectsAMissingInputColumnBeforeAnyJob() {

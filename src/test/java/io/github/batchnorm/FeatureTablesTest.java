@@ -33,7 +33,6 @@ import org.apache.spark.sql.types.StructType;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.function.Executable;
 
 @DisplayName("Feature tables: scalar and array columns, weights, invalid values")
 class FeatureTablesTest {
@@ -73,7 +72,6 @@ class FeatureTablesTest {
                 .add("w", DataTypes.DoubleType);
         typedTable = spark.createDataFrame(rows, schema).repartition(3).cache();
     }
-
 
     private static Row[] byId(Dataset<Row> data, int rows) {
         Row[] out = new Row[rows];

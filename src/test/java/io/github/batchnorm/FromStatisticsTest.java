@@ -5,7 +5,6 @@ import static io.github.batchnorm.testing.Tolerance.assertRelative;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import io.github.batchnorm.stats.VarianceMode;
 import io.github.batchnorm.testing.Data;
@@ -24,7 +23,6 @@ import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.function.Executable;
 
 @DisplayName("fromStatistics builds a model from statistics trained elsewhere")
 class FromStatisticsTest {
@@ -34,7 +32,6 @@ class FromStatisticsTest {
     private static final double[] GAMMA = {1.5, 1, 2};
     private static final double[] BETA = {0, 1, -1};
     private static final double EPSILON = 1e-3;
-
 
     /** {@code gamma * (x - mean) / sqrt(variance + epsilon) + beta} in 50-digit decimal arithmetic. */
     private static double expected(int j, double x) {

@@ -31,7 +31,6 @@ import org.apache.spark.sql.types.StructType;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.function.Executable;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -47,8 +46,6 @@ class InverseTransformTest {
     static void startSpark() {
         spark = SparkTestSession.get();
     }
-
-
 
     private static Row[] byId(Dataset<Row> data, int rows) {
         Row[] out = new Row[rows];

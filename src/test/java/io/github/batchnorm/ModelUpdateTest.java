@@ -30,7 +30,6 @@ import org.apache.spark.sql.types.StructType;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.function.Executable;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -47,8 +46,6 @@ class ModelUpdateTest {
     static void startSpark() {
         spark = SparkTestSession.get();
     }
-
-
 
     private static double[][] rows(double[][] all, int from, int to) {
         return Arrays.copyOfRange(all, from, to);

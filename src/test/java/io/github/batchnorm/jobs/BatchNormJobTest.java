@@ -11,10 +11,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.github.batchnorm.BatchNormalizationModel;
 import io.github.batchnorm.testing.Data;
 import io.github.batchnorm.testing.SparkTestSession;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -45,7 +42,6 @@ class BatchNormJobTest {
     @TempDir
     Path directory;
 
-
     @BeforeAll
     static void makeTable() {
         spark = SparkTestSession.get();
@@ -59,7 +55,6 @@ class BatchNormJobTest {
                 .add("b", DataTypes.DoubleType).add("c", DataTypes.IntegerType).add("v", SQLDataTypes.VectorType());
         table = spark.createDataFrame(rows, schema).cache();
     }
-
 
     private String path(String name) {
         return directory.resolve(name).toString();

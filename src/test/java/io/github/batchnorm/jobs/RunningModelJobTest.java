@@ -15,12 +15,9 @@ import io.github.batchnorm.stats.FeatureStatistics;
 import io.github.batchnorm.stats.VarianceMode;
 import io.github.batchnorm.testing.Data;
 import io.github.batchnorm.testing.SparkTestSession;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.math.BigDecimal;
 import java.math.MathContext;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -50,7 +47,6 @@ class RunningModelJobTest {
     @TempDir
     Path directory;
 
-
     @BeforeAll
     static void makeTable() {
         spark = SparkTestSession.get();
@@ -63,7 +59,6 @@ class RunningModelJobTest {
                 .add("b", DataTypes.DoubleType).add("c", DataTypes.DoubleType).add("v", SQLDataTypes.VectorType());
         table = spark.createDataFrame(rows, schema).cache();
     }
-
 
     private String path(String name) {
         return directory.resolve(name).toString();
