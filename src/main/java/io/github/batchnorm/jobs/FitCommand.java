@@ -1,6 +1,7 @@
 package io.github.batchnorm.jobs;
 
 import io.github.batchnorm.BatchNormalizationModel;
+import io.github.batchnorm.RunningModel;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
@@ -84,6 +85,13 @@ final class FitCommand implements Callable<Integer> {
         io.recover(update);
         if (!io.exists(update)) {
             throw new UsageException("Model '" + update + "' does not exist: fit one first (without --update).");
+        }
+        if (target.equals(update) && io.exists(new org.apache.hadoop.fs.Path(update, RunningModel.LAST_BATCH_FILE)
+                .toString())) {
+            // Replacing it here would drop the record of the last micro-batch, and a restarted stream would count
+            // batches it already contains again.
+            throw new UsageException("Model '" + update + "' is kept current by a stream (it records the last"
+                    + " micro-batch it contains); update it from the stream, or save this update elsewhere with --model.");
         }
         BatchNormalizationModel saved = normalization.applyToUpdate(ModelFiles.load(io, update));
         Dataset<Row> table = input.read(io);

@@ -189,6 +189,27 @@ class RunningModelJobTest {
     }
 
     @Test
+    void fitUpdateLeavesAStreamsModelToTheStreamUnlessSavedElsewhere() throws IOException {
+        String first = part("first", 0, 100);
+        String second = part("second", 100, 300);
+        assertEquals(0, JobRun.of("fit", "--input", first, "--input-cols", "a", "--model", path("model")).exitCode());
+        // What RunningModel writes beside a model it keeps current.
+        Files.writeString(directory.resolve("model").resolve(io.github.batchnorm.RunningModel.LAST_BATCH_FILE), "7");
+        FeatureStatistics before = BatchNormalizationModel.load(path("model")).statistics();
+        JobRun inPlace = JobRun.of("fit", "--input", second, "--update", path("model"));
+        assertEquals(2, inPlace.exitCode());
+        assertEquals("batchnorm: Model '" + path("model") + "' is kept current by a stream (it records the last"
+                + " micro-batch it contains); update it from the stream, or save this update elsewhere with --model.\n",
+                inPlace.err());
+        assertEquals(before, BatchNormalizationModel.load(path("model")).statistics());
+        assertEquals("7", Files.readString(directory.resolve("model").resolve(
+                io.github.batchnorm.RunningModel.LAST_BATCH_FILE)));
+        JobRun elsewhere = JobRun.of("fit", "--input", second, "--update", path("model"), "--model", path("copy"));
+        assertEquals(0, elsewhere.exitCode(), elsewhere.err());
+        assertEquals(300, BatchNormalizationModel.load(path("copy")).count());
+    }
+
+    @Test
     void fitUpdateRecoversAModelThatACrashedReplacementLeftAside() throws IOException {
         String first = part("first", 0, 100);
         String second = part("second", 100, 300);
