@@ -231,11 +231,6 @@ public final class ExactSum implements Serializable {
         return copy;
     }
 
-    /** Whether nothing but zeros (or nothing) has been added. */
-    public boolean isZero() {
-        return value().mantissa().signum() == 0;
-    }
-
     /** The exact sum. */
     public ExactValue value() {
         if (words == null) {
