@@ -9,6 +9,7 @@ import java.io.Serializable;
 import org.apache.spark.api.java.function.Function2;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.catalyst.InternalRow;
+import org.apache.spark.sql.catalyst.expressions.SpecializedGetters;
 import org.apache.spark.sql.catalyst.util.ArrayData;
 
 /**
@@ -180,14 +181,22 @@ public final class SummaryAggregation {
                     && (!checkFinite || InternalArrays.allFinite(into, size))) {
                 return true;
             }
+            return readValid(array, size, into, featureIndex);
+        }
+
+        /**
+         * Reads {@code size} doubles one by one from a row or an array (null becomes NaN in {@code into}), reporting each
+         * invalid one; returns whether all were valid.
+         */
+        final boolean readValid(SpecializedGetters source, int size, double[] into, int[] featureIndex) {
             boolean valid = true;
             for (int i = 0; i < size; i++) {
-                if (array.isNullAt(i)) {
+                if (source.isNullAt(i)) {
                     invalid(featureIndex == null ? i : featureIndex[i], "null");
                     into[i] = Double.NaN;
                     valid = false;
                 } else {
-                    double x = array.getDouble(i);
+                    double x = source.getDouble(i);
                     into[i] = x;
                     if (checkFinite && !Double.isFinite(x)) {
                         invalid(featureIndex == null ? i : featureIndex[i], Double.toString(x));
@@ -236,24 +245,8 @@ public final class SummaryAggregation {
 
         @Override
         void fold(FeatureAccumulator summary, InternalRow row, double weight) {
-            int size = columns.length;
-            double[] into = denseBuffer(size);
-            boolean valid = true;
-            for (int j = 0; j < size; j++) {
-                if (row.isNullAt(j)) {
-                    invalid(j, "null");
-                    into[j] = Double.NaN;
-                    valid = false;
-                } else {
-                    double x = row.getDouble(j);
-                    into[j] = x;
-                    if (checkFinite && !Double.isFinite(x)) {
-                        invalid(j, Double.toString(x));
-                        valid = false;
-                    }
-                }
-            }
-            addDense(summary, into, valid, weight);
+            double[] into = denseBuffer(columns.length);
+            addDense(summary, into, readValid(row, columns.length, into, null), weight);
         }
 
         @Override
