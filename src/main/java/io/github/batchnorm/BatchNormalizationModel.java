@@ -10,7 +10,7 @@ import io.github.batchnorm.stats.AffineCoefficients;
 import io.github.batchnorm.stats.FeatureStatistics;
 import io.github.batchnorm.stats.FeatureAccumulator;
 import io.github.batchnorm.stats.NonFiniteStatisticException;
-import io.github.batchnorm.stats.Summaries;
+import io.github.batchnorm.stats.VectorText;
 import io.github.batchnorm.stats.VarianceMode;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -249,7 +249,7 @@ public final class BatchNormalizationModel extends Model<BatchNormalizationModel
     private String featureNames(int[] features) {
         boolean scalars = isSet(inputCols());
         List<String> names = new ArrayList<>();
-        for (int k = 0; k < Math.min(features.length, Summaries.SHOWN_VALUES); k++) {
+        for (int k = 0; k < Math.min(features.length, VectorText.SHOWN_VALUES); k++) {
             names.add(scalars ? getInputCols()[features[k]] : getInputCol() + "[" + features[k] + "]");
         }
         String list = String.join(", ", names);
@@ -354,8 +354,8 @@ public final class BatchNormalizationModel extends Model<BatchNormalizationModel
         return "BatchNormalizationModel: uid=" + uid + ", numFeatures=" + numFeatures() + ", count=" + count()
                 + ", epsilon=" + getEpsilon() + ", varianceMode=" + getVarianceMode()
                 + (statistics.isExact() ? "" : ", running statistics (" + shown + " variance)")
-                + ", mean=" + Summaries.abbreviate(statistics.mean())
-                + ", variance=" + Summaries.abbreviate(statistics.variance(shown));
+                + ", mean=" + VectorText.abbreviate(statistics.mean())
+                + ", variance=" + VectorText.abbreviate(statistics.variance(shown));
     }
 
     private static final class Writer extends MLWriter {

@@ -173,6 +173,6 @@ public final class AffineCoefficients implements Serializable {
 
     @Override
     public String toString() {
-        return "AffineCoefficients(scale=" + Summaries.abbreviate(scale) + ", shift=" + Summaries.abbreviate(shift) + ")";
+        return "AffineCoefficients(scale=" + VectorText.abbreviate(scale) + ", shift=" + VectorText.abbreviate(shift) + ")";
     }
 }

@@ -4,7 +4,7 @@ import java.io.Serializable;
 
 /**
  * What a fit folds rows into: a mergeable per-feature summary. Two implementations trade speed for reproducibility
- * ({@link Summation}): {@link FeatureSummary} (fast, double precision) and {@link ExactFeatureSummary} (exact sums, the
+ * ({@link Summation}): {@link FastFeatureSummary} (fast, double precision) and {@link ExactFeatureSummary} (exact sums, the
  * same bits for any partitioning and order).
  *
  * <p>The {@code add...} methods and {@link #merge} mutate this accumulator and return it, as Spark's

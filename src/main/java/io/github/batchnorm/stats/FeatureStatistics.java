@@ -382,6 +382,6 @@ public final class FeatureStatistics {
     public String toString() {
         return "FeatureStatistics(numFeatures=" + numFeatures() + ", rowCount=" + rowCount
                 + (runningMode == null ? "" : ", running " + runningMode)
-                + ", mean=" + Summaries.abbreviate(mean) + ", variance=" + Summaries.abbreviate(variance) + ")";
+                + ", mean=" + VectorText.abbreviate(mean) + ", variance=" + VectorText.abbreviate(variance) + ")";
     }
 }

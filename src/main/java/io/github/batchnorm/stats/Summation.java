@@ -26,7 +26,7 @@ public enum Summation {
 
     /** A new, empty accumulator of this kind. */
     public FeatureAccumulator newAccumulator() {
-        return this == EXACT ? new ExactFeatureSummary() : new FeatureSummary();
+        return this == EXACT ? new ExactFeatureSummary() : new FastFeatureSummary();
     }
 
     public static Summation fromParam(String value) {

@@ -3,7 +3,7 @@
  *
  * <p>The workflow has three types, one per stage of a fit:
  * <ol>
- *   <li>{@link io.github.batchnorm.stats.FeatureSummary} is the only mutable type: each Spark partition folds its rows into one,
+ *   <li>{@link io.github.batchnorm.stats.FastFeatureSummary} is the only mutable type: each Spark partition folds its rows into one,
  *       and summaries are merged pairwise (in any tree shape) into one for the whole dataset.</li>
  *   <li>{@link io.github.batchnorm.stats.FeatureStatistics} is the immutable result: count, weight sums and per-feature mean and
  *       centred second moment, from which either variance convention can be derived. Exact statistics merge exactly with

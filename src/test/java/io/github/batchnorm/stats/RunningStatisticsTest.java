@@ -23,7 +23,7 @@ class RunningStatisticsTest {
     private static final double TIGHT = 1e-12;
 
     private static FeatureStatistics fit(double[][] rows, double[] weights, int from, int to) {
-        FeatureSummary summary = new FeatureSummary();
+        FastFeatureSummary summary = new FastFeatureSummary();
         for (int i = from; i < to; i++) {
             summary.add(rows[i], weights[i]);
         }
@@ -123,9 +123,9 @@ class RunningStatisticsTest {
     void aSummaryMergedIntoStatisticsKeepsPerFeatureCountsAndFeaturesWithNoValueInTheBatch() {
         double[][] rows = Data.dense(86, 300, 3);
         // Rows 0..199 miss feature 1 now and then; rows 200..299 miss feature 2 entirely.
-        FeatureSummary first = new FeatureSummary();
-        FeatureSummary second = new FeatureSummary();
-        FeatureSummary union = new FeatureSummary();
+        FastFeatureSummary first = new FastFeatureSummary();
+        FastFeatureSummary second = new FastFeatureSummary();
+        FastFeatureSummary union = new FastFeatureSummary();
         for (int i = 0; i < rows.length; i++) {
             double[] row = rows[i].clone();
             if (i < 200 && i % 7 == 0) {
@@ -149,8 +149,8 @@ class RunningStatisticsTest {
     @Test
     void anEmptySummaryMergesAsTheIdentity() {
         FeatureStatistics base = FeatureStatistics.unweighted(3, new double[] {1, 2}, new double[] {0.5, 4});
-        assertSame(base, new FeatureSummary().mergeInto(base));
-        assertSame(base, new FeatureSummary().movingAverageInto(base, 0.9, VarianceMode.POPULATION));
+        assertSame(base, new FastFeatureSummary().mergeInto(base));
+        assertSame(base, new FastFeatureSummary().movingAverageInto(base, 0.9, VarianceMode.POPULATION));
     }
 
     @Test
@@ -213,7 +213,7 @@ class RunningStatisticsTest {
 
     @Test
     void aFeatureWithNoValueInTheBatchKeepsItsRunningValues() {
-        FeatureSummary batch = new FeatureSummary().addWithMissing(new double[] {1, Double.NaN}, 1.0)
+        FastFeatureSummary batch = new FastFeatureSummary().addWithMissing(new double[] {1, Double.NaN}, 1.0)
                 .addWithMissing(new double[] {3, Double.NaN}, 1.0);
         FeatureStatistics base = FeatureStatistics.unweighted(5, new double[] {0, 7}, new double[] {1, 2});
         FeatureStatistics moved = batch.movingAverageInto(base, 0.5, VarianceMode.POPULATION);

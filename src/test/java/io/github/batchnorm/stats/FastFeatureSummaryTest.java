@@ -15,20 +15,20 @@ import java.util.SplittableRandom;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
-@DisplayName("FeatureSummary")
-class FeatureSummaryTest {
+@DisplayName("FastFeatureSummary")
+class FastFeatureSummaryTest {
     private static final double TIGHT = 1e-12;
 
-    private static FeatureSummary dense(double[][] rows, int from, int to) {
-        FeatureSummary summary = new FeatureSummary();
+    private static FastFeatureSummary dense(double[][] rows, int from, int to) {
+        FastFeatureSummary summary = new FastFeatureSummary();
         for (int i = from; i < to; i++) {
             summary.add(rows[i]);
         }
         return summary;
     }
 
-    private static FeatureSummary sparse(double[][] rows, int from, int to) {
-        FeatureSummary summary = new FeatureSummary();
+    private static FastFeatureSummary sparse(double[][] rows, int from, int to) {
+        FastFeatureSummary summary = new FastFeatureSummary();
         for (int i = from; i < to; i++) {
             List<Integer> indices = new ArrayList<>();
             List<Double> values = new ArrayList<>();
@@ -74,9 +74,9 @@ class FeatureSummaryTest {
     @Test
     void denseAndSparseRowsMixInOneSummary() {
         double[][] rows = Data.sparse(3, 1000, 6, 0.4);
-        FeatureSummary mixed = dense(rows, 0, 300).merge(sparse(rows, 300, 700)).merge(dense(rows, 700, 1000));
+        FastFeatureSummary mixed = dense(rows, 0, 300).merge(sparse(rows, 300, 700)).merge(dense(rows, 700, 1000));
         assertMatchesReference(rows, mixed.toStatistics());
-        FeatureSummary interleaved = new FeatureSummary();
+        FastFeatureSummary interleaved = new FastFeatureSummary();
         for (int i = 0; i < rows.length; i++) {
             if (i % 3 == 0) {
                 interleaved.add(rows[i]);
@@ -90,7 +90,7 @@ class FeatureSummaryTest {
     @Test
     void mergingPartsGivesTheStatisticsOfTheWhole() {
         double[][] rows = Data.dense(4, 3000, 5);
-        FeatureSummary merged = dense(rows, 0, 1).merge(dense(rows, 1, 1200)).merge(dense(rows, 1200, 3000));
+        FastFeatureSummary merged = dense(rows, 0, 1).merge(dense(rows, 1, 1200)).merge(dense(rows, 1200, 3000));
         assertMatchesReference(rows, merged.toStatistics());
     }
 
@@ -98,16 +98,16 @@ class FeatureSummaryTest {
     void emptySummaryIsAnIdentityOnBothSides() {
         double[][] rows = Data.dense(5, 100, 4);
         FeatureStatistics alone = dense(rows, 0, rows.length).toStatistics();
-        assertEquals(alone, new FeatureSummary().merge(dense(rows, 0, rows.length)).toStatistics());
-        assertEquals(alone, dense(rows, 0, rows.length).merge(new FeatureSummary()).toStatistics());
-        assertEquals(-1, new FeatureSummary().merge(new FeatureSummary()).dimension());
+        assertEquals(alone, new FastFeatureSummary().merge(dense(rows, 0, rows.length)).toStatistics());
+        assertEquals(alone, dense(rows, 0, rows.length).merge(new FastFeatureSummary()).toStatistics());
+        assertEquals(-1, new FastFeatureSummary().merge(new FastFeatureSummary()).dimension());
     }
 
     @Test
     void mergeIsAssociativeAndCommutativeWithinRoundingOnDenseAndSparse() {
         for (boolean isSparse : new boolean[] {false, true}) {
             double[][] rows = isSparse ? Data.sparse(6, 900, 5, 0.3) : Data.dense(6, 900, 5);
-            java.util.function.BiFunction<Integer, Integer, FeatureSummary> part =
+            java.util.function.BiFunction<Integer, Integer, FastFeatureSummary> part =
                     (from, to) -> isSparse ? sparse(rows, from, to) : dense(rows, from, to);
             FeatureStatistics leftFirst = part.apply(0, 200).merge(part.apply(200, 500)).merge(part.apply(500, 900))
                     .toStatistics();
@@ -129,7 +129,7 @@ class FeatureSummaryTest {
     @Test
     void mergeDoesNotMutateItsArgument() {
         double[][] rows = Data.dense(7, 50, 3);
-        FeatureSummary argument = dense(rows, 25, 50);
+        FastFeatureSummary argument = dense(rows, 25, 50);
         FeatureStatistics before = argument.toStatistics();
         dense(rows, 0, 25).merge(argument);
         assertEquals(before, argument.toStatistics());
@@ -137,7 +137,7 @@ class FeatureSummaryTest {
 
     @Test
     void rowsOfAnotherDimensionAreRejected() {
-        FeatureSummary summary = new FeatureSummary().add(new double[] {1, 2, 3});
+        FastFeatureSummary summary = new FastFeatureSummary().add(new double[] {1, 2, 3});
         DimensionMismatchException dense = assertThrows(DimensionMismatchException.class,
                 () -> summary.add(new double[] {1, 2}));
         assertEquals(3, dense.expected());
@@ -145,7 +145,7 @@ class FeatureSummaryTest {
         assertThrows(DimensionMismatchException.class,
                 () -> summary.addSparse(4, new int[] {0}, new double[] {1}));
         DimensionMismatchException merged = assertThrows(DimensionMismatchException.class,
-                () -> summary.merge(new FeatureSummary().add(new double[] {1, 2, 3, 4})));
+                () -> summary.merge(new FastFeatureSummary().add(new double[] {1, 2, 3, 4})));
         assertEquals("rows have different numbers of features: 3 and 4", merged.getMessage());
         assertEquals(1, summary.count(), "a rejected row must not be counted");
         assertEquals(3, summary.dimension());
@@ -153,12 +153,12 @@ class FeatureSummaryTest {
 
     @Test
     void constantFeatureHasVarianceExactlyZero() {
-        FeatureSummary summary = new FeatureSummary();
+        FastFeatureSummary summary = new FastFeatureSummary();
         SplittableRandom random = new SplittableRandom(8);
         for (int i = 0; i < 1000; i++) {
             summary.add(new double[] {0.1, 123456.789, random.nextDouble()});
         }
-        FeatureSummary other = new FeatureSummary();
+        FastFeatureSummary other = new FastFeatureSummary();
         for (int i = 0; i < 77; i++) {
             other.add(new double[] {0.1, 123456.789, random.nextDouble()});
         }
@@ -176,7 +176,7 @@ class FeatureSummaryTest {
         for (double[] row : rows) {
             row[0] = 1e9 + Data.gaussian(random);
         }
-        FeatureSummary left = dense(rows, 0, 7000);
+        FastFeatureSummary left = dense(rows, 0, 7000);
         FeatureStatistics statistics = left.merge(dense(rows, 7000, rows.length)).toStatistics();
         ExactReference reference = ExactReference.of(rows);
         assertRelative(reference.populationVariance(0), statistics.variance(VarianceMode.POPULATION)[0], 1e-9,
@@ -188,7 +188,7 @@ class FeatureSummaryTest {
     void integerWeightsEqualReplicatedRows() {
         double[][] rows = Data.dense(10, 300, 4);
         SplittableRandom random = new SplittableRandom(11);
-        FeatureSummary weighted = new FeatureSummary();
+        FastFeatureSummary weighted = new FastFeatureSummary();
         List<double[]> replicated = new ArrayList<>();
         double[] weights = new double[rows.length];
         for (int i = 0; i < rows.length; i++) {
@@ -217,7 +217,7 @@ class FeatureSummaryTest {
     @Test
     void zeroWeightRowsAreIgnoredButStillChecked() {
         double[][] rows = Data.dense(12, 100, 3);
-        FeatureSummary summary = dense(rows, 0, rows.length);
+        FastFeatureSummary summary = dense(rows, 0, rows.length);
         FeatureStatistics before = summary.toStatistics();
         summary.add(new double[] {1e6, -1e6, 42}, 0.0);
         FeatureStatistics after = summary.toStatistics();
@@ -229,7 +229,7 @@ class FeatureSummaryTest {
 
     @Test
     void invalidWeightsAreRejected() {
-        FeatureSummary summary = new FeatureSummary();
+        FastFeatureSummary summary = new FastFeatureSummary();
         for (double weight : new double[] {-1.0, Double.NaN, Double.POSITIVE_INFINITY}) {
             IllegalArgumentException error = assertThrows(IllegalArgumentException.class,
                     () -> summary.add(new double[] {1.0}, weight));
@@ -241,16 +241,16 @@ class FeatureSummaryTest {
     @Test
     void emptySummaryHasNoStatistics() {
         IllegalStateException error = assertThrows(IllegalStateException.class,
-                () -> new FeatureSummary().toStatistics());
+                () -> new FastFeatureSummary().toStatistics());
         assertTrue(error.getMessage().contains("no rows"));
     }
 
     @Test
     void nonFiniteInputIsReportedWithItsFeatureIndex() {
-        FeatureSummary summary = new FeatureSummary().add(new double[] {1, 2, 3}).add(new double[] {1, Double.NaN, 3});
+        FastFeatureSummary summary = new FastFeatureSummary().add(new double[] {1, 2, 3}).add(new double[] {1, Double.NaN, 3});
         NonFiniteStatisticException error = assertThrows(NonFiniteStatisticException.class, summary::toStatistics);
         assertEquals(1, error.feature());
-        FeatureSummary overflowing = new FeatureSummary().add(new double[] {1e200}).add(new double[] {-1e200});
+        FastFeatureSummary overflowing = new FastFeatureSummary().add(new double[] {1e200}).add(new double[] {-1e200});
         assertEquals(0, assertThrows(NonFiniteStatisticException.class, overflowing::toStatistics).feature());
     }
 
@@ -276,8 +276,8 @@ class FeatureSummaryTest {
     void missingValuesAreLeftOutOfTheirOwnFeatureOnly() {
         double[][] rows = Data.dense(14, 400, 3);
         double[][] complete = new double[3][];
-        FeatureSummary dense = new FeatureSummary();
-        FeatureSummary sparse = new FeatureSummary();
+        FastFeatureSummary dense = new FastFeatureSummary();
+        FastFeatureSummary sparse = new FastFeatureSummary();
         List<List<Double>> kept = List.of(new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
         double[] invalid = {Double.NaN, Double.POSITIVE_INFINITY, Double.NEGATIVE_INFINITY};
         for (int i = 0; i < rows.length; i++) {
@@ -311,7 +311,7 @@ class FeatureSummaryTest {
     @Test
     void sparseMissingValuesKeepTheImplicitZerosOfTheRow() {
         // Feature 1: values 4 (stored), NaN (missing), and one implicit zero -> mean 2, population variance 4.
-        FeatureSummary summary = new FeatureSummary()
+        FastFeatureSummary summary = new FastFeatureSummary()
                 .addSparseWithMissing(2, new int[] {0, 1}, new double[] {1, 4}, 2, 1.0)
                 .addSparseWithMissing(2, new int[] {1}, new double[] {Double.NaN}, 1, 1.0)
                 .addSparseWithMissing(2, new int[] {0}, new double[] {1}, 1, 1.0);
@@ -323,7 +323,7 @@ class FeatureSummaryTest {
 
     @Test
     void aFeatureWithEveryValueMissingHasNoStatistics() {
-        FeatureSummary summary = new FeatureSummary().addWithMissing(new double[] {1, Double.NaN}, 1.0)
+        FastFeatureSummary summary = new FastFeatureSummary().addWithMissing(new double[] {1, Double.NaN}, 1.0)
                 .addWithMissing(new double[] {2, Double.NaN}, 1.0);
         IllegalArgumentException error = assertThrows(IllegalArgumentException.class, summary::toStatistics);
         assertTrue(error.getMessage().startsWith("feature 1 has no value with positive weight"), error.getMessage());

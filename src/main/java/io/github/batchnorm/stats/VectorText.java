@@ -1,11 +1,11 @@
 package io.github.batchnorm.stats;
 
 /** Small formatting helpers shared by the {@code toString} methods of this library. */
-public final class Summaries {
+public final class VectorText {
     /** How many leading values {@link #abbreviate} prints. */
     public static final int SHOWN_VALUES = 5;
 
-    private Summaries() {
+    private VectorText() {
     }
 
     /** {@code [v0, v1, ..., v4, ... (n values)]}: enough to recognise a vector without flooding a log line. */

@@ -21,10 +21,10 @@ import java.util.Arrays;
  *
  * <p>The {@code add...} methods and {@link #merge} mutate this summary and return it, which is what Spark's
  * {@code treeAggregate} expects of its sequence and combine functions. {@code merge} never mutates its argument.
- * An empty summary ({@code new FeatureSummary()}) has no dimension yet and is an identity for {@code merge} on both sides.
+ * An empty summary ({@code new FastFeatureSummary()}) has no dimension yet and is an identity for {@code merge} on both sides.
  * Not thread-safe.
  */
-public final class FeatureSummary implements FeatureAccumulator {
+public final class FastFeatureSummary implements FeatureAccumulator {
     private static final long serialVersionUID = 3L;
     /**
      * Rows per block: long enough to amortise the per-block merge, short enough that the block's sums stay far from
@@ -62,11 +62,11 @@ public final class FeatureSummary implements FeatureAccumulator {
     private double[] missingWeightSquare;
 
     /** Creates an empty summary; its dimension is set by the first row or merge. */
-    public FeatureSummary() {
+    public FastFeatureSummary() {
     }
 
     /** Adds a dense row with weight 1. */
-    public FeatureSummary add(double[] values) {
+    public FastFeatureSummary add(double[] values) {
         return add(values, 1.0);
     }
 
@@ -80,7 +80,7 @@ public final class FeatureSummary implements FeatureAccumulator {
      * @throws DimensionMismatchException if the row's length differs from earlier rows
      */
     @Override
-    public FeatureSummary add(double[] values, double weight) {
+    public FastFeatureSummary add(double[] values, double weight) {
         if (!startRow(values.length, weight)) {
             return this;
         }
@@ -187,7 +187,7 @@ public final class FeatureSummary implements FeatureAccumulator {
      * (as scikit-learn's {@code StandardScaler} does with NaN), and the row counts for every other feature.
      */
     @Override
-    public FeatureSummary addWithMissing(double[] values, double weight) {
+    public FastFeatureSummary addWithMissing(double[] values, double weight) {
         if (!startRow(values.length, weight)) {
             return this;
         }
@@ -205,7 +205,7 @@ public final class FeatureSummary implements FeatureAccumulator {
     }
 
     /** Adds a sparse row with weight 1; see {@link #addSparse(int, int[], double[], int, double)}. */
-    public FeatureSummary addSparse(int size, int[] indices, double[] values) {
+    public FastFeatureSummary addSparse(int size, int[] indices, double[] values) {
         return addSparse(size, indices, values, indices.length, 1.0);
     }
 
@@ -220,17 +220,17 @@ public final class FeatureSummary implements FeatureAccumulator {
      * @throws DimensionMismatchException if {@code size} differs from earlier rows
      */
     @Override
-    public FeatureSummary addSparse(int size, int[] indices, double[] values, int stored, double weight) {
+    public FastFeatureSummary addSparse(int size, int[] indices, double[] values, int stored, double weight) {
         return addSparse(size, indices, values, stored, weight, false);
     }
 
     /** Like {@link #addSparse(int, int[], double[], int, double)}, with NaN and infinite stored values missing. */
     @Override
-    public FeatureSummary addSparseWithMissing(int size, int[] indices, double[] values, int stored, double weight) {
+    public FastFeatureSummary addSparseWithMissing(int size, int[] indices, double[] values, int stored, double weight) {
         return addSparse(size, indices, values, stored, weight, true);
     }
 
-    private FeatureSummary addSparse(int size, int[] indices, double[] values, int stored, double weight,
+    private FastFeatureSummary addSparse(int size, int[] indices, double[] values, int stored, double weight,
             boolean nonFiniteIsMissing) {
         if (!startRow(size, weight)) {
             return this;
@@ -300,14 +300,14 @@ public final class FeatureSummary implements FeatureAccumulator {
      * @throws DimensionMismatchException if both summaries have rows and their dimensions differ
      */
     @Override
-    public FeatureSummary merge(FeatureAccumulator accumulator) {
-        FeatureSummary argument = (FeatureSummary) accumulator;
+    public FastFeatureSummary merge(FeatureAccumulator accumulator) {
+        FastFeatureSummary argument = (FastFeatureSummary) accumulator;
         if (argument.dimension < 0) {
             return this;
         }
         closeBlock();
         // The argument's open block is folded into a copy, so the argument itself is left exactly as it was.
-        FeatureSummary other = argument.blockRows == 0 ? argument : argument.closedCopy();
+        FastFeatureSummary other = argument.blockRows == 0 ? argument : argument.closedCopy();
         if (dimension >= 0 && dimension != other.dimension) {
             throw new DimensionMismatchException(dimension, other.dimension);
         }
@@ -362,7 +362,7 @@ public final class FeatureSummary implements FeatureAccumulator {
      * the means is formed as the difference of the shifts (exact when they are close, by Sterbenz's lemma) plus the
      * difference of the shifted means, so large common offsets cancel exactly.
      */
-    private void mergeFeature(FeatureSummary other, int j, double ratioA, double ratioB) {
+    private void mergeFeature(FastFeatureSummary other, int j, double ratioA, double ratioB) {
         double delta = (other.shift[j] - shift[j]) + (other.shiftedMean[j] - shiftedMean[j]);
         shiftedMean[j] += delta * ratioB;
         variance[j] = ratioA * variance[j] + ratioB * other.variance[j] + (delta * ratioA) * (delta * ratioB);
@@ -381,8 +381,8 @@ public final class FeatureSummary implements FeatureAccumulator {
         return seenWeight;
     }
 
-    private FeatureSummary closedCopy() {
-        FeatureSummary copy = new FeatureSummary();
+    private FastFeatureSummary closedCopy() {
+        FastFeatureSummary copy = new FastFeatureSummary();
         copy.copyFrom(this);
         copy.blockOrigin = blockOrigin.clone();
         copy.blockSum = blockSum.clone();
@@ -395,7 +395,7 @@ public final class FeatureSummary implements FeatureAccumulator {
     }
 
     /** Copies the running statistics of a summary with no open block. */
-    private void copyFrom(FeatureSummary other) {
+    private void copyFrom(FastFeatureSummary other) {
         dimension = other.dimension;
         count = other.count;
         weightSum = other.weightSum;
@@ -544,6 +544,6 @@ public final class FeatureSummary implements FeatureAccumulator {
 
     @Override
     public String toString() {
-        return "FeatureSummary(dimension=" + dimension + ", count=" + count + ", weightSum=" + weightSum + ")";
+        return "FastFeatureSummary(dimension=" + dimension + ", count=" + count + ", weightSum=" + weightSum + ")";
     }
 }
