@@ -4,7 +4,7 @@ import java.util.Arrays;
 
 /**
  * A mergeable per-feature summary of weighted rows: per feature, the weight, mean and (population) variance of the values it
- * was given. The only mutable type of the package.
+ * was given: the fast accumulator of the {@code summation = fast} setting.
  *
  * <p>Three kinds of value reach a feature. Explicit values update its moments. The entries a sparse row leaves out are
  * zeros: they are not touched per row but folded in once, in {@link #toStatistics()}, with the same pairwise formula that
@@ -417,24 +417,6 @@ public final class FastFeatureSummary implements FeatureAccumulator {
         shift = new double[size];
         shiftedMean = new double[size];
         variance = new double[size];
-    }
-
-    /**
-     * Whether every running statistic is still finite. NaN and infinite input always leave a non-finite trace, so a
-     * caller that skipped checking values row by row learns here whether it must look for them.
-     */
-    @Override
-    public boolean isFinite() {
-        closeBlock();
-        if (dimension < 0) {
-            return true;
-        }
-        for (int j = 0; j < dimension; j++) {
-            if (!Double.isFinite(shift[j]) || !Double.isFinite(shiftedMean[j]) || !Double.isFinite(variance[j])) {
-                return false;
-            }
-        }
-        return true;
     }
 
     /** The number of features, or -1 if no row has been added yet. */
