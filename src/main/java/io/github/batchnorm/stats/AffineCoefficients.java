@@ -9,10 +9,15 @@ import java.util.Arrays;
  * {@code x = (y - beta[j]) / scale[j] + mean[j]}. Computing the scale once per model leaves one subtraction, one
  * multiplication and one addition per value.
  *
- * <p>The mean is subtracted first, as Spark's StandardScaler, scikit-learn and PyTorch do, because that keeps the map as
- * exact as the statistics: {@code x - mean} is exact when x is within a factor of two of the mean (Sterbenz), so the only
+ * <p>The mean is subtracted first, as Spark's StandardScaler and scikit-learn do, because that keeps the map as exact as
+ * the statistics: {@code x - mean} is exact when x is within a factor of two of the mean (Sterbenz), so the only
  * roundings left are of numbers the size of the output. Folding the mean into one shift, {@code scale * x + (beta -
- * scale * mean)}, would round terms the size of {@code scale * x}: about 1e-7 off on {@code 1e9 + N(0, 1)}.
+ * scale * mean)} (as PyTorch's CPU kernel does), would round terms the size of {@code scale * x}: about 1e-7 off on
+ * {@code 1e9 + N(0, 1)}.
+ *
+ * <p>The loops use no fused multiply-add: Spark SQL cannot fuse, and the scalar and array columns, mapped by SQL
+ * expressions, must give the same bits as Vectors. With beta 0 (z-scores) it would change nothing anyway, since
+ * {@code fma(t, a, 0)} is the rounded {@code t * a}.
  *
  * <p>Immutable. Serializable because Spark broadcasts it to executors.
  */
