@@ -12,9 +12,9 @@ import org.apache.spark.sql.types.DataTypes;
 
 /**
  * The transform of scalar and array columns, built from Spark SQL expressions ({@code (x - mean) * a + beta} with
- * literal coefficients) rather than a UDF, so the optimizer sees through it and whole-stage code generation compiles it. Invalid
- * values are handled in the same expressions: {@code raise_error} for "error", a filter for "skip", a pass-through for
- * "keep".
+ * literal coefficients) rather than a UDF, so the optimizer sees through it and whole-stage code generation compiles it.
+ * Invalid values are handled in the same expressions: {@code raise_error} for "error", a filter for "skip", a
+ * pass-through for "keep".
  */
 public final class ColumnNormalizer {
     private static final Column POSITIVE_INFINITY = functions.lit(Double.POSITIVE_INFINITY);
@@ -31,8 +31,8 @@ public final class ColumnNormalizer {
     }
 
     /**
-     * Appends the columns restored by the inverse map, {@code x = (y - beta) / a + mean}, reading the normalised columns as
-     * {@code input}'s input columns. Every {@code a} must be non-zero.
+     * Appends the columns restored by the inverse map, {@code x = (y - beta) / a + mean}, reading the normalised columns
+     * as {@code input}'s input columns. Every {@code a} must be non-zero.
      */
     public static Dataset<Row> inverseTransform(Dataset<?> dataset, FeatureInput input, AffineCoefficients coefficients,
             HandleInvalid handleInvalid) {
@@ -42,9 +42,9 @@ public final class ColumnNormalizer {
     }
 
     /**
-     * {@code (x - mean) * a + beta}, or its inverse {@code (x - beta) / a + mean}, the same operations in the same order
-     * as {@link AffineCoefficients}' loops, so every input form gives the same bits; {@code x * a} and {@code x / a} when
-     * centering is off. Double arithmetic throughout (Spark SQL fuses nothing).
+     * {@code (x - mean) * a + beta}, or its inverse {@code (x - beta) / a + mean}: the same operations in the same
+     * order as {@link AffineCoefficients}' loops, so every input form gives the same bits; {@code x * a} and
+     * {@code x / a} when centering is off. Double arithmetic throughout (Spark SQL fuses nothing).
      */
     private static Column affine(Column x, Column mean, Column a, Column beta, boolean centering, boolean inverse) {
         if (!centering) {

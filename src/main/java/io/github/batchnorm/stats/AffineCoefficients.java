@@ -80,7 +80,8 @@ public final class AffineCoefficients implements Serializable {
             }
             scale[j] = a;
             if (centering) {
-                // A zero scale sends every x to beta; subtracting nothing keeps a huge x from making (x - mean) * 0 NaN.
+                // A zero scale sends every x to beta; subtracting nothing keeps a huge x from making
+                // (x - mean) * 0 NaN.
                 subtracted[j] = a == 0.0 ? 0.0 : mean[j];
                 added[j] = beta.length == 0 ? 0.0 : beta[j];
             }
@@ -105,7 +106,8 @@ public final class AffineCoefficients implements Serializable {
         // sqrt(sum + sumError) = root + rootError to first order; the fused multiply-add gives sum - root^2 exactly.
         double rootError = (Math.fma(-root, root, sum) + sumError) / (2.0 * root);
         double quotient = gamma / root;
-        // gamma / (root + rootError) = quotient + (gamma - quotient * root - quotient * rootError) / root, to first order.
+        // gamma / (root + rootError) = quotient + (gamma - quotient * root - quotient * rootError) / root,
+        // to first order.
         return quotient + (Math.fma(-quotient, root, gamma) - quotient * rootError) / root;
     }
 
@@ -122,8 +124,8 @@ public final class AffineCoefficients implements Serializable {
     }
 
     /**
-     * Whether the map centres ({@code (x - mean) * scale + beta}); when false it is {@code x * scale}, and {@link #mean()}
-     * and {@link #beta()} are all 0.
+     * Whether the map centres ({@code (x - mean) * scale + beta}); when false it is {@code x * scale}, and
+     * {@link #mean()} and {@link #beta()} are all 0.
      */
     public boolean centering() {
         return centering;
@@ -164,8 +166,8 @@ public final class AffineCoefficients implements Serializable {
     }
 
     /**
-     * Applies the map to a sparse row, writing a dense result into {@code out}: features the row leaves out are zero, and
-     * map to what 0.0 maps to.
+     * Applies the map to a sparse row, writing a dense result into {@code out}: features the row leaves out are zero,
+     * and map to what 0.0 maps to.
      */
     public void applySparseToDense(int[] indices, double[] values, double[] out) {
         System.arraycopy(zeroForward, 0, out, 0, zeroForward.length);
@@ -242,7 +244,9 @@ public final class AffineCoefficients implements Serializable {
         }
     }
 
-    /** Inverts only the stored values of a sparse row, for when centering is off: the result keeps the row's sparsity. */
+    /**
+     * Inverts only the stored values of a sparse row, for when centering is off: the result keeps the row's sparsity.
+     */
     public void invertSparseScaleOnly(int[] indices, double[] values, double[] out) {
         final double[] a = scale;
         for (int k = 0; k < indices.length; k++) {

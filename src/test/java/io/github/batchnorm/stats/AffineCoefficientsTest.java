@@ -54,9 +54,11 @@ class AffineCoefficientsTest {
         SplittableRandom random = new SplittableRandom(17);
         MathContext context = new MathContext(60);
         for (int i = 0; i < 20_000; i++) {
-            double gamma = Math.scalb(random.nextDouble(0.5, 1), random.nextInt(-10, 10)) * (random.nextBoolean() ? 1 : -1);
+            double sign = random.nextBoolean() ? 1 : -1;
+            double gamma = sign * Math.scalb(random.nextDouble(0.5, 1), random.nextInt(-10, 10));
             double variance = Math.scalb(random.nextDouble(0.5, 1), random.nextInt(-60, 60));
-            double epsilon = random.nextInt(4) == 0 ? 0.0 : Math.scalb(random.nextDouble(0.5, 1), random.nextInt(-30, 0));
+            double epsilon = random.nextInt(4) == 0 ? 0.0
+                    : Math.scalb(random.nextDouble(0.5, 1), random.nextInt(-30, 0));
             BigDecimal exact = new BigDecimal(gamma)
                     .divide(new BigDecimal(variance).add(new BigDecimal(epsilon)).sqrt(context), context);
             double scale = AffineCoefficients.of(new double[] {0}, new double[] {variance}, new double[] {gamma}, NONE,
@@ -150,7 +152,8 @@ class AffineCoefficientsTest {
                 AffineCoefficients.of(new double[] {1}, new double[] {4}, NONE, NONE, 0.0, true, true).hashCode());
         assertFalse(one.equals(AffineCoefficients.of(new double[] {2}, new double[] {4}, NONE, NONE, 0.0, true, true)),
                 "another mean");
-        AffineCoefficients atZero = AffineCoefficients.of(new double[] {0}, new double[] {4}, NONE, NONE, 0.0, true, true);
+        AffineCoefficients atZero = AffineCoefficients.of(new double[] {0}, new double[] {4}, NONE, NONE, 0.0, true,
+                true);
         assertFalse(atZero.equals(AffineCoefficients.of(new double[] {0}, new double[] {4}, NONE, NONE, 0.0, false,
                 true)), "the same numbers, but x * a instead of (x - 0) * a + 0");
     }
