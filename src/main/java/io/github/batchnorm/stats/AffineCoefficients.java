@@ -28,22 +28,42 @@ public final class AffineCoefficients implements Serializable {
     private final double[] scale;
     private final double[] beta;
     private final boolean centering;
-    /** What a feature a sparse row leaves out (a zero) maps to, forward and back: the same bits as the map of 0.0. */
-    private final double[] zeroForward;
-    private final double[] zeroInverse;
+    /**
+     * What the features a sparse row leaves out (zeros) map to, forward and back: the same bits as the map of 0.0.
+     * Derived where first needed rather than broadcast with the rest.
+     */
+    private transient volatile double[] zeroForward;
+    private transient volatile double[] zeroInverse;
 
     private AffineCoefficients(double[] mean, double[] scale, double[] beta, boolean centering) {
         this.mean = mean;
         this.scale = scale;
         this.beta = beta;
         this.centering = centering;
-        int n = scale.length;
-        this.zeroForward = new double[n];
-        this.zeroInverse = new double[n];
-        for (int j = 0; j < n; j++) {
-            zeroForward[j] = centering ? (0.0 - mean[j]) * scale[j] + beta[j] : 0.0 * scale[j];
-            zeroInverse[j] = centering ? (0.0 - beta[j]) / scale[j] + mean[j] : 0.0 / scale[j];
+    }
+
+    private double[] zeroForward() {
+        double[] zeros = zeroForward;
+        if (zeros == null) {
+            zeros = new double[scale.length];
+            for (int j = 0; j < zeros.length; j++) {
+                zeros[j] = centering ? (0.0 - mean[j]) * scale[j] + beta[j] : 0.0 * scale[j];
+            }
+            zeroForward = zeros;
         }
+        return zeros;
+    }
+
+    private double[] zeroInverse() {
+        double[] zeros = zeroInverse;
+        if (zeros == null) {
+            zeros = new double[scale.length];
+            for (int j = 0; j < zeros.length; j++) {
+                zeros[j] = centering ? (0.0 - beta[j]) / scale[j] + mean[j] : 0.0 / scale[j];
+            }
+            zeroInverse = zeros;
+        }
+        return zeros;
     }
 
     /**
@@ -170,7 +190,8 @@ public final class AffineCoefficients implements Serializable {
      * and map to what 0.0 maps to.
      */
     public void applySparseToDense(int[] indices, double[] values, double[] out) {
-        System.arraycopy(zeroForward, 0, out, 0, zeroForward.length);
+        double[] zeros = zeroForward();
+        System.arraycopy(zeros, 0, out, 0, zeros.length);
         final double[] m = mean;
         final double[] a = scale;
         final double[] b = beta;
@@ -227,7 +248,8 @@ public final class AffineCoefficients implements Serializable {
 
     /** Inverts the map on a sparse row, writing a dense result: features the row leaves out are zero. */
     public void invertSparseToDense(int[] indices, double[] values, double[] out) {
-        System.arraycopy(zeroInverse, 0, out, 0, zeroInverse.length);
+        double[] zeros = zeroInverse();
+        System.arraycopy(zeros, 0, out, 0, zeros.length);
         final double[] m = mean;
         final double[] a = scale;
         final double[] b = beta;
