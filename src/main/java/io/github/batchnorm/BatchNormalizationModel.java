@@ -34,9 +34,10 @@ import org.apache.spark.sql.types.StructType;
  *
  * <p>The model keeps the fitted {@link FeatureStatistics} (count, weights, mean and centred second moment), so epsilon,
  * gamma, beta, center, scale and varianceMode can still be changed on the model without refitting. The transform reduces
- * them to one multiply-add per value, {@code a * x + b}; a Vector transform broadcasts {@code a} and {@code b} once per
- * {@code transform} call. The model holds nothing but its uid, params and statistics: copies of one model can transform
- * from several threads at once.
+ * them to {@code (x - mean) * a + beta} with {@code a = gamma / sqrt(variance + epsilon)}: one subtraction, one
+ * multiplication and one addition per value, the mean subtracted first so that the output is as exact as the
+ * statistics. A Vector transform broadcasts the coefficients once per {@code transform} call. The model holds nothing
+ * but its uid, params and statistics: copies of one model can transform from several threads at once.
  * A feature with zero variance and {@code epsilon = 0} is mapped to exactly {@code beta}, never to NaN or infinity.
  *
  * <p>A model is a value: {@link #update} returns a new model with the new data's statistics merged in (exactly, or by a
@@ -131,7 +132,7 @@ public final class BatchNormalizationModel extends Model<BatchNormalizationModel
         return filled;
     }
 
-    /** The affine map {@code y = a * x + b} that the current params and statistics reduce to. */
+    /** The map {@code y = (x - mean) * a + beta} that the current params and statistics reduce to. */
     public AffineCoefficients coefficients() {
         return AffineCoefficients.of(statistics.mean(), varianceValues(), getGamma(), getBeta(), getEpsilon(), getCenter(),
                 getScale());
@@ -208,12 +209,12 @@ public final class BatchNormalizationModel extends Model<BatchNormalizationModel
     }
 
     /**
-     * Maps normalised values back to the original scale, {@code x = (y - b) / a} with this model's {@code a} and
-     * {@code b}: reads the output column(s) ({@code outputCol} or {@code outputCols}) and appends the restored values
-     * under the input column names ({@code inputCol} or {@code inputCols}), which must not exist in {@code dataset}.
-     * Scalar columns come back as doubles, arrays with their element type, Vectors as Vectors (sparse ones stay sparse
-     * when {@code center} is false). Invalid values follow {@code handleInvalid} as in {@link #transform}. With
-     * {@code scale = false}, {@code a = 1}.
+     * Maps normalised values back to the original scale, {@code x = (y - beta) / a + mean} with this model's
+     * {@code a = gamma / sqrt(variance + epsilon)}: reads the output column(s) ({@code outputCol} or {@code outputCols})
+     * and appends the restored values under the input column names ({@code inputCol} or {@code inputCols}), which must
+     * not exist in {@code dataset}. Scalar columns come back as doubles, arrays with their element type, Vectors as
+     * Vectors (sparse ones stay sparse when {@code center} is false). Invalid values follow {@code handleInvalid} as in
+     * {@link #transform}. With {@code scale = false}, {@code a = 1}.
      *
      * @throws IllegalArgumentException before any work, if a feature cannot be inverted (its {@code a} is 0: gamma is 0,
      *     or its variance and epsilon are both 0, so the transform sent every value to beta), or for a missing or

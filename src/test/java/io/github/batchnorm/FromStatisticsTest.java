@@ -79,7 +79,8 @@ class FromStatisticsTest {
         assertArrayEquals(new double[] {1.0}, model.gammaValues().toArray());
         assertArrayEquals(new double[] {0.0}, model.betaValues().toArray());
         assertArrayEquals(new double[] {0.5}, model.coefficients().scale());
-        assertArrayEquals(new double[] {-1.5}, model.coefficients().shift());
+        assertArrayEquals(new double[] {3.0}, model.coefficients().mean());
+        assertArrayEquals(new double[] {0.0}, model.coefficients().beta());
     }
 
     @Test

@@ -182,12 +182,14 @@ class InverseTransformTest {
         // gamma 0 would block the inverse, but with scale off gamma is not used and a = 1.
         assertEquals(1.0, model.coefficients().scale()[0]);
         Row[] rows = byId(model.inverseTransform(model.transform(data), "restored"), 50);
-        double[] b = model.coefficients().shift();
+        double[] mean = model.coefficients().mean();
+        double[] beta = model.coefficients().beta();
+        assertEquals(3.0, beta[0]);
         for (int r = 0; r < 50; r++) {
             Vector y = rows[r].getAs("y");
             Vector x = rows[r].getAs("restored");
             for (int j = 0; j < 2; j++) {
-                assertEquals(y.apply(j) - b[j], x.apply(j), "x = (y - b) / 1, exactly");
+                assertEquals((y.apply(j) - beta[j]) + mean[j], x.apply(j), "x = (y - beta) / 1 + mean, exactly");
             }
         }
     }

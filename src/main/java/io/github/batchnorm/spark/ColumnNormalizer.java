@@ -11,10 +11,10 @@ import org.apache.spark.sql.types.DataType;
 import org.apache.spark.sql.types.DataTypes;
 
 /**
- * The transform of scalar and array columns, built from Spark SQL expressions ({@code x * a + b} with literal
- * coefficients) rather than a UDF, so the optimizer sees through it and whole-stage code generation compiles it. Invalid
- * values are handled in the same expressions: {@code raise_error} for "error", a filter for "skip", a pass-through for
- * "keep".
+ * The transform of scalar and array columns, built from Spark SQL expressions ({@code (x - mean) * a + beta} with
+ * literal coefficients) rather than a UDF, so the optimizer sees through it and whole-stage code generation compiles it.
+ * Invalid values are handled in the same expressions: {@code raise_error} for "error", a filter for "skip", a
+ * pass-through for "keep".
  */
 public final class ColumnNormalizer {
     private static final Column POSITIVE_INFINITY = functions.lit(Double.POSITIVE_INFINITY);
@@ -31,8 +31,8 @@ public final class ColumnNormalizer {
     }
 
     /**
-     * Appends the columns restored by the inverse map, {@code x = (y - b) / a}, reading the normalised columns as
-     * {@code input}'s input columns. Every {@code a} must be non-zero.
+     * Appends the columns restored by the inverse map, {@code x = (y - beta) / a + mean}, reading the normalised columns
+     * as {@code input}'s input columns. Every {@code a} must be non-zero.
      */
     public static Dataset<Row> inverseTransform(Dataset<?> dataset, FeatureInput input, AffineCoefficients coefficients,
             HandleInvalid handleInvalid) {
@@ -41,9 +41,16 @@ public final class ColumnNormalizer {
                 : transformArray(dataset, input, coefficients, handleInvalid, true);
     }
 
-    /** {@code x * a + b}, or its inverse {@code (x - b) / a}: a subtraction and a division, the fewest roundings. */
-    private static Column affine(Column x, Column a, Column b, boolean inverse) {
-        return inverse ? x.minus(b).divide(a) : x.multiply(a).plus(b);
+    /**
+     * {@code (x - mean) * a + beta}, or its inverse {@code (x - beta) / a + mean}: the same operations in the same
+     * order as {@link AffineCoefficients}' loops, so every input form gives the same bits; {@code x * a} and
+     * {@code x / a} when centering is off. Double arithmetic throughout (Spark SQL fuses nothing).
+     */
+    private static Column affine(Column x, Column mean, Column a, Column beta, boolean centering, boolean inverse) {
+        if (!centering) {
+            return inverse ? x.divide(a) : x.multiply(a);
+        }
+        return inverse ? x.minus(beta).divide(a).plus(mean) : x.minus(mean).multiply(a).plus(beta);
     }
 
     /** True for a finite double; false for NaN, infinities (NaN sorts above +Infinity in Spark SQL) and null. */
@@ -59,8 +66,10 @@ public final class ColumnNormalizer {
             HandleInvalid handleInvalid, boolean inverse) {
         String[] inputCols = input.inputCols();
         String[] outputCols = input.outputCols();
+        double[] mean = coefficients.mean();
         double[] scale = coefficients.scale();
-        double[] shift = coefficients.shift();
+        double[] beta = coefficients.beta();
+        boolean centering = coefficients.centering();
         Dataset<?> rows = dataset;
         if (handleInvalid == HandleInvalid.SKIP) {
             Column allFinite = functions.lit(true);
@@ -73,7 +82,8 @@ public final class ColumnNormalizer {
         columns.add(functions.col("*"));
         for (int j = 0; j < inputCols.length; j++) {
             Column x = functions.col(inputCols[j]).cast(DataTypes.DoubleType);
-            Column normalized = affine(x, functions.lit(scale[j]), functions.lit(shift[j]), inverse);
+            Column normalized = affine(x, functions.lit(mean[j]), functions.lit(scale[j]), functions.lit(beta[j]),
+                    centering, inverse);
             Column output;
             switch (handleInvalid) {
                 case ERROR:
@@ -97,8 +107,10 @@ public final class ColumnNormalizer {
         String inputCol = input.inputCol();
         int numFeatures = coefficients.numFeatures();
         Column array = functions.col(inputCol);
+        Column mean = functions.lit(coefficients.mean());
         Column scale = functions.lit(coefficients.scale());
-        Column shift = functions.lit(coefficients.shift());
+        Column beta = functions.lit(coefficients.beta());
+        boolean centering = coefficients.centering();
         DataType elementType = input.floatElements() ? DataTypes.FloatType : DataTypes.DoubleType;
         DataType outputType = DataTypes.createArrayType(elementType, true);
         Dataset<?> rows = dataset;
@@ -108,8 +120,9 @@ public final class ColumnNormalizer {
         }
         Column normalized = functions.transform(array, (element, index) -> {
             Column x = element.cast(DataTypes.DoubleType);
-            Column y = affine(x, scale.getItem(index), shift.getItem(index), inverse);
+            Column y = affine(x, mean.getItem(index), scale.getItem(index), beta.getItem(index), centering, inverse);
             if (input.floatElements()) {
+                // Computed in double from the float's exact value, so the cast is the one rounding to float.
                 y = y.cast(elementType);
             }
             switch (handleInvalid) {

@@ -37,8 +37,8 @@ public final class VectorNormalizer {
     }
 
     /**
-     * Appends the column restored by the inverse map, {@code x = (y - b) / a}, reading the normalised column as
-     * {@code input}'s input column. Every {@code a} must be non-zero.
+     * Appends the column restored by the inverse map, {@code x = (y - beta) / a + mean}, reading the normalised column
+     * as {@code input}'s input column. Every {@code a} must be non-zero.
      *
      * @param keepSparse when no shift applies (centering off), sparse vectors stay sparse
      */

@@ -15,7 +15,7 @@
  *       exactly with the statistics of new data; with a momentum they move as an exponential moving average instead and
  *       become running statistics, as do statistics imported from Keras or PyTorch.</li>
  *   <li>{@link io.github.batchnorm.stats.AffineCoefficients}, immutable too, turns statistics plus gamma, beta and
- *       epsilon into the per-feature map that the transform applies.</li>
+ *       epsilon into the per-feature {@code y = (x - mean) * a + beta} that the transform applies, and its inverse.</li>
  * </ol>
  */
 package io.github.batchnorm.stats;

@@ -212,18 +212,19 @@ public final class Benchmark implements Callable<Integer> {
         report(shape, "fit", measure(fit), null, "SQL avg + var_pop (floor)");
 
         BatchNormalizationModel model = batchNorm.fit(data);
+        double[] mean = model.coefficients().mean();
         double[] scale = model.coefficients().scale();
-        double[] shift = model.coefficients().shift();
+        double[] beta = model.coefficients().beta();
         List<Column> plain = new ArrayList<>();
         plain.add(functions.col("*"));
         for (int j = 0; j < inputs.length; j++) {
-            plain.add(functions.col(inputs[j]).multiply(scale[j]).plus(shift[j]).as(outputs[j]));
+            plain.add(functions.col(inputs[j]).minus(mean[j]).multiply(scale[j]).plus(beta[j]).as(outputs[j]));
         }
         Column[] plainColumns = plain.toArray(new Column[0]);
         Map<String, Runnable> transform = new LinkedHashMap<>();
         transform.put("BatchNormalizationModel.transform", () -> noop(model.transform(data)));
-        transform.put("plain c * a + b (floor)", () -> noop(data.select(plainColumns)));
-        report(shape, "transform to noop", measure(transform), null, "plain c * a + b (floor)");
+        transform.put("plain (c - m) * a + b (floor)", () -> noop(data.select(plainColumns)));
+        report(shape, "transform to noop", measure(transform), null, "plain (c - m) * a + b (floor)");
         data.unpersist(true);
     }
 
