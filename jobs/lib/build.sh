@@ -9,6 +9,10 @@
 #   BATCHNORM_JVM_FLAGS  Spark's JVM module flags from pom.xml (property spark.jvm.flags), cached in
 #                        target/batchnorm.jvm-flags
 # It rebuilds the jar when it is missing or older than src/main or pom.xml, and the caches when pom.xml is newer.
+#
+# batchnorm_build_test_classes (after batchnorm_build) sets:
+#   BATCHNORM_TEST_CLASSES  target/test-classes, compiled when missing or older than src/test: the benchmark lives
+#                           there, outside the shipped jar
 
 batchnorm_build() {
   BATCHNORM_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -32,4 +36,15 @@ batchnorm_build() {
   fi
   BATCHNORM_CLASSPATH="$(cat "$classpath_file")"
   BATCHNORM_JVM_FLAGS="$(cat "$flags_file")"
+}
+
+batchnorm_build_test_classes() {
+  BATCHNORM_TEST_CLASSES="$BATCHNORM_ROOT/target/test-classes"
+  local stamp="$BATCHNORM_ROOT/target/test-classes.stamp"
+  if [ ! -f "$stamp" ] \
+      || [ -n "$(find "$BATCHNORM_ROOT/src/test" "$BATCHNORM_ROOT/pom.xml" -newer "$stamp" -print -quit)" ]; then
+    echo "batchnorm: compiling the test sources (the benchmark lives there)..." >&2
+    mvn -q -B -ntp -Dstyle.color=never -f "$BATCHNORM_ROOT/pom.xml" test-compile 2>&1 | sed 's/\x1b\[[0-9;]*m//g' >&2
+    touch "$stamp"
+  fi
 }

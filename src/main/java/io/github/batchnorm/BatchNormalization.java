@@ -1,10 +1,9 @@
 package io.github.batchnorm;
 
 import io.github.batchnorm.spark.FeatureInput;
-import io.github.batchnorm.spark.HandleInvalid;
+import io.github.batchnorm.spark.FitSettings;
 import io.github.batchnorm.spark.SummaryAggregation;
 import io.github.batchnorm.stats.FeatureStatistics;
-import io.github.batchnorm.stats.Summation;
 import io.github.batchnorm.stats.FeatureAccumulator;
 import java.util.Optional;
 import org.apache.spark.ml.Estimator;
@@ -75,45 +74,30 @@ public final class BatchNormalization extends Estimator<BatchNormalizationModel>
     }
 
     private Optional<BatchNormalizationModel> fit(Dataset<?> dataset, boolean emptyAllowed) {
-        FeatureInput input = StageColumns.resolve(this, dataset.schema(), true);
+        FeatureInput input = StageSettings.resolve(this, dataset.schema(), true);
         double[] gamma = getGamma();
         double[] beta = getBeta();
         input.validateAndTransformSchema(dataset.schema(), FeatureInput.UNKNOWN_SIZE, gamma, beta);
-        int expectedSize = FeatureInput.UNKNOWN_SIZE;
-        String expectedSizeSource = null;
+        FitSettings settings;
         if (gamma.length > 0) {
-            expectedSize = gamma.length;
-            expectedSizeSource = "gamma";
+            settings = StageSettings.fitSettings(this, input, gamma.length, FitSettings.SizeSource.GAMMA);
         } else if (beta.length > 0) {
-            expectedSize = beta.length;
-            expectedSizeSource = "beta";
+            settings = StageSettings.fitSettings(this, input, beta.length, FitSettings.SizeSource.BETA);
+        } else {
+            settings = StageSettings.fitSettings(this, input, FeatureInput.UNKNOWN_SIZE, FitSettings.SizeSource.DATA);
         }
-        int required = expectedSize;
-        String source = expectedSizeSource;
-        FeatureAccumulator summary = summarize(this, dataset, input, required,
-                size -> input.paramLengthMessage(source, required, size));
+        FeatureAccumulator summary = SummaryAggregation.summarize(dataset, settings);
         if (emptyAllowed && summary.count() == 0) {
             return Optional.empty();
         }
-        FeatureStatistics statistics = SummaryAggregation.statistics(summary, input,
-                HandleInvalid.fromParam(getHandleInvalid()));
+        FeatureStatistics statistics = SummaryAggregation.statistics(summary, settings);
         BatchNormalizationModel model = new BatchNormalizationModel(uid, statistics).setParent(this);
         return Optional.of(copyValues(model, new ParamMap()));
     }
 
-    /**
-     * The single pass of a fit over {@code dataset}, with {@code stage}'s handleInvalid, summation and aggregation depth:
-     * what {@link #fit} computes statistics from, and what {@link BatchNormalizationModel#update} merges into its own.
-     */
-    static FeatureAccumulator summarize(BatchNormalizationParams<?> stage, Dataset<?> dataset, FeatureInput input,
-            int expectedSize, SummaryAggregation.SizeMessage sizeMessage) {
-        return SummaryAggregation.summarize(dataset, input, HandleInvalid.fromParam(stage.getHandleInvalid()),
-                Summation.fromParam(stage.getSummation()), stage.getAggregationDepth(), expectedSize, sizeMessage);
-    }
-
     @Override
     public StructType transformSchema(StructType schema) {
-        return StageColumns.resolve(this, schema, true)
+        return StageSettings.resolve(this, schema, true)
                 .validateAndTransformSchema(schema, FeatureInput.UNKNOWN_SIZE, getGamma(), getBeta());
     }
 

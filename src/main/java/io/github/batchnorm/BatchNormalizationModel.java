@@ -2,6 +2,7 @@ package io.github.batchnorm;
 
 import io.github.batchnorm.spark.ColumnNormalizer;
 import io.github.batchnorm.spark.FeatureInput;
+import io.github.batchnorm.spark.FitSettings;
 import io.github.batchnorm.spark.HandleInvalid;
 import io.github.batchnorm.spark.ModelStore;
 import io.github.batchnorm.spark.SummaryAggregation;
@@ -33,7 +34,9 @@ import org.apache.spark.sql.types.StructType;
  *
  * <p>The model keeps the fitted {@link FeatureStatistics} (count, weights, mean and centred second moment), so epsilon,
  * gamma, beta, center, scale and varianceMode can still be changed on the model without refitting. The transform reduces
- * them to one multiply-add per value, {@code a * x + b}, and broadcasts {@code a} and {@code b} once per distinct setting.
+ * them to one multiply-add per value, {@code a * x + b}; a Vector transform broadcasts {@code a} and {@code b} once per
+ * {@code transform} call. The model holds nothing but its uid, params and statistics: copies of one model can transform
+ * from several threads at once.
  * A feature with zero variance and {@code epsilon = 0} is mapped to exactly {@code beta}, never to NaN or infinity.
  *
  * <p>A model is a value: {@link #update} returns a new model with the new data's statistics merged in (exactly, or by a
@@ -47,7 +50,6 @@ public final class BatchNormalizationModel extends Model<BatchNormalizationModel
     private final String uid;
     private final ParamDefinitions paramDefinitions;
     private final FeatureStatistics statistics;
-    private final transient VectorNormalizer normalizer = new VectorNormalizer();
 
     /** Creates a model from fitted statistics. */
     public BatchNormalizationModel(String uid, FeatureStatistics statistics) {
@@ -141,11 +143,11 @@ public final class BatchNormalizationModel extends Model<BatchNormalizationModel
      */
     @Override
     public Dataset<Row> transform(Dataset<?> dataset) {
-        FeatureInput input = StageColumns.resolve(this, dataset.schema(), false);
+        FeatureInput input = StageSettings.resolve(this, dataset.schema(), false);
         StructType outputSchema = input.validateAndTransformSchema(dataset.schema(), numFeatures(), getGamma(), getBeta());
         HandleInvalid handleInvalid = HandleInvalid.fromParam(getHandleInvalid());
         if (input.kind() == FeatureInput.Kind.VECTOR) {
-            return normalizer.transform(dataset, input, coefficients(), handleInvalid, !getCenter(),
+            return VectorNormalizer.transform(dataset, input, coefficients(), handleInvalid, !getCenter(),
                     outputSchema.apply(input.outputCols()[0]).metadata());
         }
         return ColumnNormalizer.transform(dataset, input, coefficients(), handleInvalid);
@@ -154,7 +156,7 @@ public final class BatchNormalizationModel extends Model<BatchNormalizationModel
     @Override
     public StructType transformSchema(StructType schema) {
         varianceValues();
-        return StageColumns.resolve(this, schema, false)
+        return StageSettings.resolve(this, schema, false)
                 .validateAndTransformSchema(schema, numFeatures(), getGamma(), getBeta());
     }
 
@@ -181,7 +183,7 @@ public final class BatchNormalizationModel extends Model<BatchNormalizationModel
      *     of another number of features, invalid values under {@code handleInvalid = error} and invalid weights
      */
     public BatchNormalizationModel update(Dataset<?> dataset) {
-        FeatureInput input = StageColumns.resolveInputs(this, dataset.schema());
+        FeatureInput input = StageSettings.resolveInputs(this, dataset.schema());
         int numFeatures = numFeatures();
         input.requireDeclaredSize(numFeatures);
         boolean moving = isSet(momentum());
@@ -194,10 +196,8 @@ public final class BatchNormalizationModel extends Model<BatchNormalizationModel
         if (moving) {
             varianceValues();
         }
-        String described = input.describe();
-        FeatureAccumulator batch = BatchNormalization.summarize(this, dataset, input, numFeatures,
-                size -> "Cannot update the model: " + described + " has " + size + " features, but the model has "
-                        + numFeatures + ".");
+        FeatureAccumulator batch = SummaryAggregation.summarize(dataset,
+                StageSettings.fitSettings(this, input, numFeatures, FitSettings.SizeSource.MODEL));
         try {
             FeatureStatistics updated = moving ? batch.movingAverageInto(statistics, getMomentum(), mode)
                     : batch.mergeInto(statistics);
@@ -228,7 +228,7 @@ public final class BatchNormalizationModel extends Model<BatchNormalizationModel
      * for a Vector or array input), for data that still has the original columns.
      */
     public Dataset<Row> inverseTransform(Dataset<?> dataset, String... restoredCols) {
-        FeatureInput input = StageColumns.resolveInverse(this, dataset.schema(), restoredCols);
+        FeatureInput input = StageSettings.resolveInverse(this, dataset.schema(), restoredCols);
         StructType outputSchema = input.validateAndTransformSchema(dataset.schema(), numFeatures(), getGamma(), getBeta());
         AffineCoefficients coefficients = coefficients();
         int[] zero = coefficients.zeroScaleFeatures();
@@ -239,7 +239,7 @@ public final class BatchNormalizationModel extends Model<BatchNormalizationModel
         }
         HandleInvalid handleInvalid = HandleInvalid.fromParam(getHandleInvalid());
         if (input.kind() == FeatureInput.Kind.VECTOR) {
-            return normalizer.inverseTransform(dataset, input, coefficients, handleInvalid, !getCenter(),
+            return VectorNormalizer.inverseTransform(dataset, input, coefficients, handleInvalid, !getCenter(),
                     outputSchema.apply(input.outputCols()[0]).metadata());
         }
         return ColumnNormalizer.inverseTransform(dataset, input, coefficients, handleInvalid);

@@ -11,8 +11,10 @@ import org.apache.spark.ml.param.StringArrayParam;
 
 /**
  * The params shared by {@link BatchNormalization} and {@link BatchNormalizationModel}, with their getters and chaining
- * setters, as Spark's {@code StandardScalerParams} does for its pair. Param objects, docs and defaults live in
- * {@link ParamDefinitions}; this interface only exposes them.
+ * setters, as Spark's {@code StandardScalerParams} does for its pair. Each param's name, doc (ending in its default) and
+ * validator are declared once, in the stages' param declarations; this interface only exposes them. Read a param's doc
+ * with {@code explainParam(param)}, or all of them with {@code explainParams()}; the README's param table is checked
+ * against them by a test.
  *
  * @param <S> the implementing stage, so that setters chain with its own type
  */
@@ -21,72 +23,72 @@ public interface BatchNormalizationParams<S extends BatchNormalizationParams<S>>
     /** The stage's param declarations. Internal: use the typed accessors below. */
     ParamDefinitions paramDefinitions();
 
-    /** Input column of ML Vectors. Default: {@code "features"}. */
+    /** The {@code inputCol} param. */
     default Param<String> inputCol() {
         return paramDefinitions().inputCol;
     }
 
-    /** Output column; must not exist in the input. Default: {@code uid + "__output"}. */
+    /** The {@code outputCol} param. */
     default Param<String> outputCol() {
         return paramDefinitions().outputCol;
     }
 
-    /** Numeric scalar input columns, one feature each; set instead of {@code inputCol}. Default: not set. */
+    /** The {@code inputCols} param. */
     default StringArrayParam inputCols() {
         return paramDefinitions().inputCols;
     }
 
-    /** Output columns, one per {@code inputCols} entry. Default: not set. */
+    /** The {@code outputCols} param. */
     default StringArrayParam outputCols() {
         return paramDefinitions().outputCols;
     }
 
-    /** Numeric column of row weights ({@code >= 0}); not set or empty means unweighted. Default: not set. */
+    /** The {@code weightCol} param. */
     default Param<String> weightCol() {
         return paramDefinitions().weightCol;
     }
 
-    /** {@code "error"}, {@code "skip"} or {@code "keep"}: what to do with null, NaN and infinite values. Default: {@code "error"}. */
+    /** The {@code handleInvalid} param. */
     default Param<String> handleInvalid() {
         return paramDefinitions().handleInvalid;
     }
 
-    /** Added to the variance before the square root; finite and {@code >= 0}. Default: {@code 1e-5}. */
+    /** The {@code epsilon} param. */
     default DoubleParam epsilon() {
         return paramDefinitions().epsilon;
     }
 
-    /** Whether to subtract the mean and add beta. Default: {@code true}. */
+    /** The {@code center} param. */
     default BooleanParam center() {
         return paramDefinitions().center;
     }
 
-    /** Whether to divide by {@code sqrt(variance + epsilon)} and multiply by gamma. Default: {@code true}. */
+    /** The {@code scale} param. */
     default BooleanParam scale() {
         return paramDefinitions().scale;
     }
 
-    /** Per-feature scale; empty means 1.0 on every feature. Default: empty. */
+    /** The {@code gamma} param. */
     default DoubleArrayParam gamma() {
         return paramDefinitions().gamma;
     }
 
-    /** Per-feature offset; empty means 0.0 on every feature. Default: empty. */
+    /** The {@code beta} param. */
     default DoubleArrayParam beta() {
         return paramDefinitions().beta;
     }
 
-    /** {@code "population"} (divide by n) or {@code "sample"} (divide by n - 1). Default: {@code "population"}. */
+    /** The {@code varianceMode} param. */
     default Param<String> varianceMode() {
         return paramDefinitions().varianceMode;
     }
 
-    /** Depth of the {@code treeAggregate} that merges partition summaries; {@code >= 2}. Default: 2. */
+    /** The {@code aggregationDepth} param. */
     default IntParam aggregationDepth() {
         return paramDefinitions().aggregationDepth;
     }
 
-    /** {@code "fast"} or {@code "exact"} (bit-identical for any partitioning): how the fit sums. Default: {@code "fast"}. */
+    /** The {@code summation} param. */
     default Param<String> summation() {
         return paramDefinitions().summation;
     }
@@ -101,11 +103,7 @@ public interface BatchNormalizationParams<S extends BatchNormalizationParams<S>>
         return self();
     }
 
-    /**
-     * Not set: {@code update} merges new data exactly. Set, in {@code [0, 1)}: {@code update} moves the statistics by
-     * {@code running = momentum * running + (1 - momentum) * batch} (Keras' convention; PyTorch's is {@code 1 - momentum}).
-     * {@code fit} ignores it. Default: not set.
-     */
+    /** The {@code momentum} param. */
     default DoubleParam momentum() {
         return paramDefinitions().momentum;
     }

@@ -16,7 +16,9 @@ import scala.runtime.AbstractFunction1;
 
 /**
  * The one place where the params of {@link BatchNormalization} and {@link BatchNormalizationModel} are declared, documented
- * and given their defaults. Each stage owns one instance, created with the stage as the params' parent.
+ * and given their defaults. Each stage owns one instance, created with the stage as the params' parent. Every doc ends in
+ * {@code Default: <value>}; the command line's help and the README's param table are derived from
+ * or checked against these docs (see the tests of this package and of the job).
  */
 final class ParamDefinitions implements Serializable {
     private static final long serialVersionUID = 1L;
@@ -37,15 +39,15 @@ final class ParamDefinitions implements Serializable {
     final DoubleArrayParam beta;
     final Param<String> varianceMode;
     final IntParam aggregationDepth;
-    final Param<String> summation;
     final DoubleParam momentum;
+    final Param<String> summation;
 
     ParamDefinitions(Params owner) {
         inputCol = new Param<>(owner, "inputCol",
                 "input column of ML Vectors (dense or sparse), array<double> or array<float>, one feature per element;"
                         + " not used when inputCols is set. Default: 'features'");
         outputCol = new Param<>(owner, "outputCol",
-                "output column for inputCol, of the input's type; must not already exist. Default: '<uid>__output'");
+                "output column for inputCol, of the input's type; must not already exist. Default: uid + '__output'");
         inputCols = new StringArrayParam(owner, "inputCols",
                 "numeric scalar input columns (byte, short, int, long, float, double, decimal), one feature each, all"
                         + " fitted in one pass; set instead of inputCol. Default: not set");

@@ -58,6 +58,7 @@ public final class BatchNormJob implements Runnable {
      */
     static int execute(String[] args, PrintStream out, PrintStream err) {
         CommandLine commandLine = new CommandLine(new BatchNormJob());
+        commandLine.setResourceBundle(new ParamDocs());
         commandLine.setOut(new PrintWriter(out, true));
         commandLine.setErr(new PrintWriter(err, true));
         commandLine.setParameterExceptionHandler((exception, arguments) -> {

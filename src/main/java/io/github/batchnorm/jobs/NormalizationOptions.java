@@ -16,11 +16,10 @@ final class NormalizationOptions {
     Columns columns;
 
     static final class Columns {
-        @Option(names = "--input-cols", split = ",", paramLabel = "COL", description = "Numeric scalar columns, one"
-                + " feature each.")
+        @Option(names = "--input-cols", split = ",", paramLabel = "COL", description = "${bundle:param.inputCols}")
         List<String> inputCols;
 
-        @Option(names = "--input-col", paramLabel = "COL", description = "One Vector or array column.")
+        @Option(names = "--input-col", paramLabel = "COL", description = "${bundle:param.inputCol}")
         String inputCol;
     }
 
@@ -31,39 +30,37 @@ final class NormalizationOptions {
     @Option(names = "--output-col", paramLabel = "COL", description = "Output name for --input-col; default: input + '_bn'.")
     String outputCol;
 
-    @Option(names = "--epsilon", paramLabel = "E", description = "Added to the variance; default: 1e-5.")
+    @Option(names = "--epsilon", paramLabel = "E", description = "${bundle:param.epsilon}")
     Double epsilon;
 
     @Option(names = "--gamma", split = ",", paramLabel = "V",
-            description = "Scale: one value for every feature, or one per feature; default: 1.")
+            description = {"${bundle:param.gamma}", "Here: one value for every feature, or one per feature."})
     double[] gamma;
 
     @Option(names = "--beta", split = ",", paramLabel = "V",
-            description = "Offset: one value for every feature, or one per feature; default: 0.")
+            description = {"${bundle:param.beta}", "Here: one value for every feature, or one per feature."})
     double[] beta;
 
-    @Option(names = "--no-center", description = "Do not subtract the mean (or add beta).")
+    @Option(names = "--no-center", description = "Sets center to false. center: ${bundle:param.center}")
     boolean noCenter;
 
-    @Option(names = "--no-scale", description = "Do not divide by the standard deviation (or multiply by gamma).")
+    @Option(names = "--no-scale", description = "Sets scale to false. scale: ${bundle:param.scale}")
     boolean noScale;
 
-    @Option(names = "--variance", paramLabel = "MODE", description = "population (default) or sample.")
+    @Option(names = "--variance", paramLabel = "MODE", description = "${bundle:param.varianceMode}")
     String variance;
 
-    @Option(names = "--weight-col", paramLabel = "COL", description = "Column of row weights (>= 0).")
+    @Option(names = "--weight-col", paramLabel = "COL", description = "${bundle:param.weightCol}")
     String weightCol;
 
     @Option(names = "--handle-invalid", paramLabel = "MODE",
-            description = "null/NaN/Inf values: error (default), skip or keep.")
+            description = "${bundle:param.handleInvalid}")
     String handleInvalid;
 
-    @Option(names = "--summation", paramLabel = "MODE", description = "fast (default) or exact: exact sums, the same"
-            + " statistics to the last bit for any partitioning, several times slower.")
+    @Option(names = "--summation", paramLabel = "MODE", description = "${bundle:param.summation}")
     String summation;
 
-    @Option(names = "--momentum", paramLabel = "M", description = "Updates (fit --update) take a moving average,"
-            + " running = M * running + (1 - M) * batch, instead of merging exactly; in [0, 1). Saved with the model.")
+    @Option(names = "--momentum", paramLabel = "M", description = {"${bundle:param.momentum}", "Here: used by fit --update, and saved with the model."})
     Double momentum;
 
     /** The estimator these options describe; gamma and beta are applied to the model once its size is known. */

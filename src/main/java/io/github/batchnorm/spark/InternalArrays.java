@@ -9,7 +9,7 @@ import org.apache.spark.unsafe.Platform;
  * {@code UnsafeArrayData}: a header (length, then one null bit per element) followed by the raw doubles, which one
  * memory copy moves into a reusable buffer instead of one bounds-checked call per element.
  */
-public final class InternalArrays {
+final class InternalArrays {
     private static final long EXPONENT_BITS = 0x7FF0_0000_0000_0000L;
     private static final long EXPONENT_ONE = 0x0010_0000_0000_0000L;
 
@@ -20,7 +20,7 @@ public final class InternalArrays {
      * Copies the first {@code size} doubles of {@code array} into {@code into} if none of them is null; returns false,
      * leaving {@code into} undefined, if some are (the caller then reads element by element).
      */
-    public static boolean copyNonNullDoubles(ArrayData array, int size, double[] into) {
+    static boolean copyNonNullDoubles(ArrayData array, int size, double[] into) {
         if (array instanceof UnsafeArrayData) {
             UnsafeArrayData unsafe = (UnsafeArrayData) array;
             Object base = unsafe.getBaseObject();
@@ -47,7 +47,7 @@ public final class InternalArrays {
      * Whether every value is finite. Branch-free integer work the JIT can vectorise: adding one to an exponent field
      * that is all ones (NaN or infinity) carries into the sign bit, and nothing else does.
      */
-    public static boolean allFinite(double[] values, int size) {
+    static boolean allFinite(double[] values, int size) {
         long carries = 0L;
         for (int i = 0; i < size; i++) {
             carries |= (Double.doubleToRawLongBits(values[i]) & EXPONENT_BITS) + EXPONENT_ONE;

@@ -4,8 +4,6 @@ import io.github.batchnorm.stats.DimensionMismatchException;
 import io.github.batchnorm.stats.FeatureAccumulator;
 import io.github.batchnorm.stats.FeatureStatistics;
 import io.github.batchnorm.stats.NonFiniteStatisticException;
-import io.github.batchnorm.stats.Summation;
-import java.io.Serializable;
 import org.apache.spark.api.java.function.Function2;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.catalyst.InternalRow;
@@ -15,18 +13,43 @@ import org.apache.spark.sql.catalyst.util.ArrayData;
 /**
  * The fit's single pass: every partition folds its rows into a {@link FeatureAccumulator}, and Spark's
  * {@code treeAggregate} merges the partition summaries level by level, so the driver receives a handful of O(features)
- * summaries, never rows.
+ * summaries, never rows. The estimator's {@code fit} and the model's {@code update} both read their data here.
  *
  * <p>Rows are read in Spark's internal format (the query's {@code InternalRow}s), which avoids converting each row to an
- * external {@code Row} and deserialising each Vector; values are copied into one reusable buffer per task.
+ * external {@code Row} and deserialising each Vector; values are copied into one reusable buffer per task. Every value
+ * is checked as it is read, so an invalid one is named (column, index, value) by the pass that meets it; the check is a
+ * branch-free scan of the buffer, cheap next to the accumulation.
  */
 public final class SummaryAggregation {
     private SummaryAggregation() {
     }
 
-    /** The message for a first row whose number of features is not the one required; travels with the tasks. */
-    public interface SizeMessage extends Serializable {
-        String describe(int actualSize);
+    /**
+     * The merged summary of every row of {@code dataset}, which may be empty (no row with positive weight) and may have
+     * features with no valid value.
+     *
+     * @throws IllegalArgumentException naming the column for: rows of different sizes, a row of another size than the one
+     *     required, an invalid value under {@link HandleInvalid#ERROR}, or an invalid weight
+     */
+    public static FeatureAccumulator summarize(Dataset<?> dataset, FitSettings settings) {
+        RowFolder folder;
+        switch (settings.input().kind()) {
+            case VECTOR:
+                folder = new VectorFolder(settings);
+                break;
+            case ARRAY:
+                folder = new ArrayFolder(settings);
+                break;
+            default:
+                folder = new ScalarFolder(settings);
+        }
+        try {
+            return dataset.select(settings.input().fitColumns()).queryExecution().toRdd().toJavaRDD()
+                    .treeAggregate(settings.summation().newAccumulator(), folder, new MergeSummaries(settings.input()),
+                            settings.aggregationDepth());
+        } catch (Exception e) {
+            throw TaskFailures.unwrapInvalidInput(e);
+        }
     }
 
     /**
@@ -35,11 +58,11 @@ public final class SummaryAggregation {
      * @throws IllegalArgumentException naming the column for an empty dataset, a feature with no valid value, or statistics
      *     that are not finite
      */
-    public static FeatureStatistics statistics(FeatureAccumulator summary, FeatureInput input,
-            HandleInvalid handleInvalid) {
+    public static FeatureStatistics statistics(FeatureAccumulator summary, FitSettings settings) {
+        FeatureInput input = settings.input();
         if (summary.count() == 0) {
             throw new IllegalArgumentException("Cannot fit on an empty dataset: " + input.describe() + " has no rows"
-                    + (handleInvalid == HandleInvalid.SKIP ? " left after skipping rows with invalid values" : "")
+                    + (settings.handleInvalid() == HandleInvalid.SKIP ? " left after skipping rows with invalid values" : "")
                     + (input.weightCol() != null ? " with positive weight" : "") + ".");
         }
         try {
@@ -52,54 +75,9 @@ public final class SummaryAggregation {
         }
     }
 
-    /**
-     * The single pass of a fit: the merged summary of every row, which may be empty (no row with positive weight) and may
-     * have features with no valid value.
-     *
-     * @param expectedSize the number of features required, or {@link FeatureInput#UNKNOWN_SIZE}; checked on the first row
-     *     of every partition
-     * @param sizeMessage the message for a first row of another size
-     * @throws IllegalArgumentException naming the column for: rows of different sizes, a row of the wrong size, an invalid
-     *     value under {@link HandleInvalid#ERROR}, or an invalid weight
-     */
-    public static FeatureAccumulator summarize(Dataset<?> dataset, FeatureInput input, HandleInvalid handleInvalid,
-            Summation summation, int depth, int expectedSize, SizeMessage sizeMessage) {
-        // Under "error" with fast summation, a NaN or infinity needs no check per value: it makes its feature's
-        // statistics non-finite, and only then does a second, checking pass find it and name it. Nulls are always
-        // checked (they cannot be added); exact sums cannot hold NaN, so they always check.
-        boolean checkEveryValue = handleInvalid != HandleInvalid.ERROR || summation == Summation.EXACT;
-        FeatureAccumulator summary = aggregate(dataset, input, handleInvalid, summation, depth, expectedSize,
-                sizeMessage, checkEveryValue);
-        if (!checkEveryValue && !summary.isFinite()) {
-            aggregate(dataset, input, handleInvalid, summation, depth, expectedSize, sizeMessage, true);
-        }
-        return summary;
-    }
-
     /** A non-finite mean or variance, reported with the column it belongs to. */
     public static IllegalArgumentException nonFinite(FeatureInput input, NonFiniteStatisticException e) {
         return new IllegalArgumentException(featureName(input, e.feature()) + ": " + e.getMessage() + ".", e);
-    }
-
-    private static FeatureAccumulator aggregate(Dataset<?> dataset, FeatureInput input, HandleInvalid handleInvalid,
-            Summation summation, int depth, int expectedSize, SizeMessage sizeMessage, boolean checkFinite) {
-        RowFolder folder;
-        switch (input.kind()) {
-            case VECTOR:
-                folder = new VectorFolder(input, handleInvalid, expectedSize, sizeMessage, checkFinite);
-                break;
-            case ARRAY:
-                folder = new ArrayFolder(input, handleInvalid, expectedSize, sizeMessage, checkFinite);
-                break;
-            default:
-                folder = new ScalarFolder(input, handleInvalid, expectedSize, sizeMessage, checkFinite);
-        }
-        try {
-            return dataset.select(input.fitColumns()).queryExecution().toRdd().toJavaRDD()
-                    .treeAggregate(summation.newAccumulator(), folder, new MergeSummaries(input), depth);
-        } catch (Exception e) {
-            throw TaskFailures.unwrapInvalidInput(e);
-        }
     }
 
     private static String featureName(FeatureInput input, int feature) {
@@ -111,25 +89,19 @@ public final class SummaryAggregation {
     /** Folds one internal row into a partition's summary; runs on executors, one instance per task. */
     private abstract static class RowFolder implements Function2<FeatureAccumulator, InternalRow, FeatureAccumulator> {
         private static final long serialVersionUID = 1L;
+        final FitSettings settings;
         final FeatureInput input;
         final HandleInvalid handleInvalid;
         final String column;
         private final int weightOrdinal;
-        private final int expectedSize;
-        private final SizeMessage sizeMessage;
-        /** Whether values are checked for NaN and infinity row by row (see {@link SummaryAggregation#fit}). */
-        final boolean checkFinite;
         transient double[] values;
 
-        RowFolder(FeatureInput input, HandleInvalid handleInvalid, int expectedSize, SizeMessage sizeMessage,
-                int featureColumns, boolean checkFinite) {
-            this.checkFinite = checkFinite;
-            this.input = input;
-            this.handleInvalid = handleInvalid;
+        RowFolder(FitSettings settings, int featureColumns) {
+            this.settings = settings;
+            this.input = settings.input();
+            this.handleInvalid = settings.handleInvalid();
             this.column = input.inputCol();
             this.weightOrdinal = input.weightCol() == null ? -1 : featureColumns;
-            this.expectedSize = expectedSize;
-            this.sizeMessage = sizeMessage;
         }
 
         @Override
@@ -157,8 +129,9 @@ public final class SummaryAggregation {
 
         /** Checks the first row's size against the one required, so a wrong size fails at once with a clear message. */
         final void checkSize(FeatureAccumulator summary, int size) {
-            if (summary.dimension() < 0 && expectedSize != FeatureInput.UNKNOWN_SIZE && size != expectedSize) {
-                throw new IllegalArgumentException(sizeMessage.describe(size));
+            if (summary.dimension() < 0 && settings.requiredSize() != FeatureInput.UNKNOWN_SIZE
+                    && size != settings.requiredSize()) {
+                throw new IllegalArgumentException(settings.sizeMismatch(size));
             }
         }
 
@@ -178,7 +151,7 @@ public final class SummaryAggregation {
          */
         final boolean copyValid(ArrayData array, int size, double[] into, int[] featureIndex) {
             if (InternalArrays.copyNonNullDoubles(array, size, into)
-                    && (!checkFinite || InternalArrays.allFinite(into, size))) {
+                    && InternalArrays.allFinite(into, size)) {
                 return true;
             }
             return readValid(array, size, into, featureIndex);
@@ -198,7 +171,7 @@ public final class SummaryAggregation {
                 } else {
                     double x = source.getDouble(i);
                     into[i] = x;
-                    if (checkFinite && !Double.isFinite(x)) {
+                    if (!Double.isFinite(x)) {
                         invalid(featureIndex == null ? i : featureIndex[i], Double.toString(x));
                         valid = false;
                     }
@@ -237,10 +210,9 @@ public final class SummaryAggregation {
         private static final long serialVersionUID = 1L;
         private final String[] columns;
 
-        ScalarFolder(FeatureInput input, HandleInvalid handleInvalid, int expectedSize, SizeMessage sizeMessage,
-                boolean checkFinite) {
-            super(input, handleInvalid, expectedSize, sizeMessage, input.inputCols().length, checkFinite);
-            this.columns = input.inputCols();
+        ScalarFolder(FitSettings settings) {
+            super(settings, settings.input().inputCols().length);
+            this.columns = settings.input().inputCols();
         }
 
         @Override
@@ -261,9 +233,8 @@ public final class SummaryAggregation {
     private static final class ArrayFolder extends RowFolder {
         private static final long serialVersionUID = 1L;
 
-        ArrayFolder(FeatureInput input, HandleInvalid handleInvalid, int expectedSize, SizeMessage sizeMessage,
-                boolean checkFinite) {
-            super(input, handleInvalid, expectedSize, sizeMessage, 1, checkFinite);
+        ArrayFolder(FitSettings settings) {
+            super(settings, 1);
         }
 
         @Override
@@ -286,9 +257,8 @@ public final class SummaryAggregation {
         private transient int[] sparseIndices;
         private transient double[] sparseValues;
 
-        VectorFolder(FeatureInput input, HandleInvalid handleInvalid, int expectedSize, SizeMessage sizeMessage,
-                boolean checkFinite) {
-            super(input, handleInvalid, expectedSize, sizeMessage, 1, checkFinite);
+        VectorFolder(FitSettings settings) {
+            super(settings, 1);
         }
 
         @Override

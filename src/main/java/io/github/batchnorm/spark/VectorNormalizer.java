@@ -16,12 +16,14 @@ import org.apache.spark.sql.functions;
 import org.apache.spark.sql.types.Metadata;
 
 /**
- * Applies {@link AffineCoefficients} to a Vector column. The coefficients are broadcast once and reused for as long as
- * they do not change, so repeated transforms (a pipeline scoring many batches, a streaming query) ship them once.
- * A model holds one instance; {@link #transform} is synchronized so concurrent callers share one broadcast.
+ * Applies {@link AffineCoefficients} to a Vector column. Each call broadcasts its coefficients once, and every task of
+ * the resulting query reads them from that broadcast: O(features) per executor, not per task. Nothing is kept between
+ * calls, so a model that uses this is a value that any number of threads can transform with at once; Spark's context
+ * cleaner removes a broadcast once the query that holds it is gone.
  */
 public final class VectorNormalizer {
-    private Broadcast<AffineCoefficients> broadcast;
+    private VectorNormalizer() {
+    }
 
     /**
      * Appends the normalised Vector column to {@code dataset}.
@@ -29,7 +31,7 @@ public final class VectorNormalizer {
      * @param keepSparse when no shift applies (centering off), sparse vectors stay sparse
      * @param outputMetadata the output column's ML attribute metadata
      */
-    public Dataset<Row> transform(Dataset<?> dataset, FeatureInput input, AffineCoefficients coefficients,
+    public static Dataset<Row> transform(Dataset<?> dataset, FeatureInput input, AffineCoefficients coefficients,
             HandleInvalid handleInvalid, boolean keepSparse, Metadata outputMetadata) {
         return apply(dataset, input, coefficients, handleInvalid, keepSparse, outputMetadata, false);
     }
@@ -40,16 +42,15 @@ public final class VectorNormalizer {
      *
      * @param keepSparse when no shift applies (centering off), sparse vectors stay sparse
      */
-    public Dataset<Row> inverseTransform(Dataset<?> dataset, FeatureInput input, AffineCoefficients coefficients,
+    public static Dataset<Row> inverseTransform(Dataset<?> dataset, FeatureInput input, AffineCoefficients coefficients,
             HandleInvalid handleInvalid, boolean keepSparse, Metadata outputMetadata) {
         return apply(dataset, input, coefficients, handleInvalid, keepSparse, outputMetadata, true);
     }
 
-    private synchronized Dataset<Row> apply(Dataset<?> dataset, FeatureInput input, AffineCoefficients coefficients,
+    private static Dataset<Row> apply(Dataset<?> dataset, FeatureInput input, AffineCoefficients coefficients,
             HandleInvalid handleInvalid, boolean keepSparse, Metadata outputMetadata, boolean inverse) {
-        if (broadcast == null || !broadcast.value().equals(coefficients)) {
-            broadcast = JavaSparkContext.fromSparkContext(dataset.sparkSession().sparkContext()).broadcast(coefficients);
-        }
+        Broadcast<AffineCoefficients> broadcast = JavaSparkContext.fromSparkContext(dataset.sparkSession().sparkContext())
+                .broadcast(coefficients);
         UserDefinedFunction udf = functions.udf(new NormalizeVector(broadcast, input.inputCol(), handleInvalid,
                 keepSparse, inverse), SQLDataTypes.VectorType());
         String outputCol = input.outputCols()[0];

@@ -10,7 +10,7 @@ import org.apache.spark.sql.catalyst.util.ArrayData;
  * building a Vector or allocating per row: for the usual {@code UnsafeRow} input, one reusable struct and two reusable
  * array views are pointed at the row's bytes. One instance per task; not thread-safe.
  */
-public final class VectorReader {
+final class VectorReader {
     private static final int SPARSE = 0;
 
     private final UnsafeRow struct = new UnsafeRow(4);
@@ -21,7 +21,7 @@ public final class VectorReader {
     private ArrayData currentValues;
 
     /** Points this reader at the vector in column {@code ordinal} of {@code row}; returns false if it is null. */
-    public boolean read(InternalRow row, int ordinal) {
+    boolean read(InternalRow row, int ordinal) {
         if (row.isNullAt(ordinal)) {
             return false;
         }
@@ -46,22 +46,22 @@ public final class VectorReader {
         return view;
     }
 
-    public boolean isDense() {
+    boolean isDense() {
         return current.getByte(0) != SPARSE;
     }
 
     /** The vector's size: its number of features. */
-    public int size() {
+    int size() {
         return isDense() ? currentValues.numElements() : current.getInt(1);
     }
 
     /** The stored values: all of them for a dense vector, the non-zeros for a sparse one. */
-    public ArrayData values() {
+    ArrayData values() {
         return currentValues;
     }
 
     /** The indices of a sparse vector's stored values; null for a dense vector. */
-    public ArrayData indices() {
+    ArrayData indices() {
         return currentIndices;
     }
 }

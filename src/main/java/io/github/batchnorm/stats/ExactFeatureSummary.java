@@ -185,11 +185,6 @@ public final class ExactFeatureSummary implements FeatureAccumulator {
         return count;
     }
 
-    /** Always true: exact sums never hold NaN or infinity (non-finite values are rejected as they are added). */
-    @Override
-    public boolean isFinite() {
-        return true;
-    }
 
     @Override
     public FeatureStatistics toStatistics() {

@@ -4,7 +4,7 @@ import java.util.Arrays;
 
 /**
  * A mergeable per-feature summary of weighted rows: per feature, the weight, mean and (population) variance of the values it
- * was given. The only mutable type of the package.
+ * was given: the fast accumulator of the {@code summation = fast} setting.
  *
  * <p>Three kinds of value reach a feature. Explicit values update its moments. The entries a sparse row leaves out are
  * zeros: they are not touched per row but folded in once, in {@link #toStatistics()}, with the same pairwise formula that
@@ -25,7 +25,7 @@ import java.util.Arrays;
  * Not thread-safe.
  */
 public final class FastFeatureSummary implements FeatureAccumulator {
-    private static final long serialVersionUID = 3L;
+    private static final long serialVersionUID = 4L;
     /**
      * Rows per block: long enough to amortise the per-block merge, short enough that the block's sums stay far from
      * cancellation (their origin is the mean of everything before them) and from overflow.
@@ -45,6 +45,12 @@ public final class FastFeatureSummary implements FeatureAccumulator {
     private double[] variance;
     /** Per-feature weight of the explicitly seen values; null while every row was dense and complete (then: weightSum). */
     private double[] seenWeight;
+    /**
+     * Per-feature number of explicitly seen values, null exactly when {@code seenWeight} is. Only this exact count can
+     * tell that a feature has no implicit zeros: the weight left over, total minus seen minus missing, is a difference
+     * of rounded sums and can be a few ulps off 0, which would fold a phantom zero into the variance.
+     */
+    private long[] seenCount;
     /**
      * The open block of dense rows, accumulated as plain sums of deviations from {@code blockOrigin} (the running mean
      * when the block opened): three vectorisable operations per value instead of Welford's division-bound update. Merged
@@ -81,7 +87,7 @@ public final class FastFeatureSummary implements FeatureAccumulator {
      */
     @Override
     public FastFeatureSummary add(double[] values, double weight) {
-        if (!startRow(values.length, weight)) {
+        if (!startRow(values.length, weight, false)) {
             return this;
         }
         if (seenWeight == null) {
@@ -188,10 +194,9 @@ public final class FastFeatureSummary implements FeatureAccumulator {
      */
     @Override
     public FastFeatureSummary addWithMissing(double[] values, double weight) {
-        if (!startRow(values.length, weight)) {
+        if (!startRow(values.length, weight, true)) {
             return this;
         }
-        materializeSeenWeight();
         addWeight(weight);
         for (int j = 0; j < values.length; j++) {
             double x = values[j];
@@ -232,10 +237,9 @@ public final class FastFeatureSummary implements FeatureAccumulator {
 
     private FastFeatureSummary addSparse(int size, int[] indices, double[] values, int stored, double weight,
             boolean nonFiniteIsMissing) {
-        if (!startRow(size, weight)) {
+        if (!startRow(size, weight, true)) {
             return this;
         }
-        materializeSeenWeight();
         addWeight(weight);
         for (int k = 0; k < stored; k++) {
             double x = values[k];
@@ -248,12 +252,20 @@ public final class FastFeatureSummary implements FeatureAccumulator {
         return this;
     }
 
-    /** Validates a row and counts it if it carries weight; returns whether it does (rows of weight zero are ignored). */
-    private boolean startRow(int size, double weight) {
+    /**
+     * Validates a row and counts it if it carries weight; returns whether it does (rows of weight zero are ignored).
+     *
+     * @param partial whether the row may leave features out (sparse, or with missing values): per-feature seen weights
+     *     and counts are then tracked from here on, starting from the rows before this one, which saw every feature
+     */
+    private boolean startRow(int size, double weight, boolean partial) {
         RowChecks.requireValidWeight(weight);
         ensureDimension(size);
         if (weight == 0.0) {
             return false;
+        }
+        if (partial) {
+            materializeSeenWeight();
         }
         count++;
         return true;
@@ -277,6 +289,7 @@ public final class FastFeatureSummary implements FeatureAccumulator {
         shiftedMean[j] += delta * ratio;
         variance[j] += ratio * (delta * (d - shiftedMean[j]) - variance[j]);
         seenWeight[j] = total;
+        seenCount[j]++;
     }
 
     private void markMissing(int j, double weight) {
@@ -330,6 +343,7 @@ public final class FastFeatureSummary implements FeatureAccumulator {
                     if (wb == 0.0) {
                         continue;
                     }
+                    seenCount[j] += other.seenCountOf(j);
                     double wa = seen[j];
                     if (wa == 0.0) {
                         shift[j] = other.shift[j];
@@ -372,11 +386,17 @@ public final class FastFeatureSummary implements FeatureAccumulator {
         return seenWeight == null ? weightSum : seenWeight[feature];
     }
 
+    private long seenCountOf(int feature) {
+        return seenCount == null ? count : seenCount[feature];
+    }
+
     private double[] materializeSeenWeight() {
         closeBlock();
         if (seenWeight == null) {
             seenWeight = new double[dimension];
             Arrays.fill(seenWeight, weightSum);
+            seenCount = new long[dimension];
+            Arrays.fill(seenCount, count);
         }
         return seenWeight;
     }
@@ -404,6 +424,7 @@ public final class FastFeatureSummary implements FeatureAccumulator {
         shiftedMean = other.shiftedMean.clone();
         variance = other.variance.clone();
         seenWeight = other.seenWeight == null ? null : other.seenWeight.clone();
+        seenCount = other.seenCount == null ? null : other.seenCount.clone();
         missingCount = other.missingCount == null ? null : other.missingCount.clone();
         missingWeight = other.missingWeight == null ? null : other.missingWeight.clone();
         missingWeightSquare = other.missingWeightSquare == null ? null : other.missingWeightSquare.clone();
@@ -417,24 +438,6 @@ public final class FastFeatureSummary implements FeatureAccumulator {
         shift = new double[size];
         shiftedMean = new double[size];
         variance = new double[size];
-    }
-
-    /**
-     * Whether every running statistic is still finite. NaN and infinite input always leave a non-finite trace, so a
-     * caller that skipped checking values row by row learns here whether it must look for them.
-     */
-    @Override
-    public boolean isFinite() {
-        closeBlock();
-        if (dimension < 0) {
-            return true;
-        }
-        for (int j = 0; j < dimension; j++) {
-            if (!Double.isFinite(shift[j]) || !Double.isFinite(shiftedMean[j]) || !Double.isFinite(variance[j])) {
-                return false;
-            }
-        }
-        return true;
     }
 
     /** The number of features, or -1 if no row has been added yet. */
@@ -525,10 +528,11 @@ public final class FastFeatureSummary implements FeatureAccumulator {
             if (seenWeight != null) {
                 double seen = seenWeight[j];
                 double zeros = featureWeight[j] - seen;
+                boolean hasZeros = featureCount[j] > seenCount[j];
                 if (seen == 0.0) {
                     fullMean[j] = 0.0;
                     fullVariance[j] = 0.0;
-                } else if (zeros > 0.0) {
+                } else if (hasZeros && zeros > 0.0) {
                     // Chan's merge with a block of `zeros` weight at 0 with no spread.
                     double ratioSeen = seen / featureWeight[j];
                     double ratioZeros = zeros / featureWeight[j];

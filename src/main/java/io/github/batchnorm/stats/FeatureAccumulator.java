@@ -38,8 +38,6 @@ public interface FeatureAccumulator extends Serializable {
     /** Number of rows added with positive weight. */
     long count();
 
-    /** Whether every running statistic is finite (NaN and infinite input always leave a non-finite trace). */
-    boolean isFinite();
 
     /**
      * The statistics of everything added so far.

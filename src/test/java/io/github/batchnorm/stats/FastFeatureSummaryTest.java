@@ -58,6 +58,35 @@ class FastFeatureSummaryTest {
         }
     }
 
+    /**
+     * Regression: with fractional weights, total minus missing weight minus seen weight is a few ulps off 0, and that
+     * residue used to be folded in as a zero at distance |mean|, giving this constant feature a variance of 1.4e-4.
+     */
+    @Test
+    void aFeatureWithMissingValuesAndFractionalWeightsGetsNoPhantomZero() {
+        FastFeatureSummary summary = new FastFeatureSummary()
+                .addWithMissing(new double[] {999999.996}, 0.1)
+                .addWithMissing(new double[] {Double.NaN}, 0.7)
+                .addWithMissing(new double[] {999999.996}, 0.7);
+        FeatureStatistics statistics = summary.toStatistics();
+        assertEquals(999999.996, statistics.mean()[0]);
+        assertEquals(0.0, statistics.variance(VarianceMode.POPULATION)[0]);
+    }
+
+    @Test
+    void sparseRowsWithFractionalWeightsFoldInOnlyTheZerosTheyLeftOut() {
+        FastFeatureSummary summary = new FastFeatureSummary()
+                .addSparse(2, new int[] {0, 1}, new double[] {1e6, 5.0}, 2, 0.1)
+                .addSparse(2, new int[] {0, 1}, new double[] {1e6, 5.0}, 2, 0.7)
+                .addSparse(2, new int[] {1}, new double[] {5.0}, 1, 0.7);
+        FeatureStatistics statistics = summary.toStatistics();
+        assertEquals(0.0, statistics.variance(VarianceMode.POPULATION)[1], "feature 1 has no zeros");
+        // Feature 0: weight 0.8 at 1e6 and 0.7 at 0, so mean 8e5/1.5 and variance 0.8 * 0.7 / 1.5^2 * 1e12.
+        assertClose(0.8e6 / 1.5, statistics.mean()[0], 1e-15, 1.0, "mean with the zeros");
+        assertClose(0.8 * 0.7 / (1.5 * 1.5) * 1e12, statistics.variance(VarianceMode.POPULATION)[0], 1e-14, 1.0,
+                "variance with the zeros");
+    }
+
     @Test
     void denseRowsMatchTheTwoPassBigDecimalReference() {
         double[][] rows = Data.dense(1, 2000, 7);

@@ -1,14 +1,16 @@
 package io.github.batchnorm;
 
 import io.github.batchnorm.spark.FeatureInput;
+import io.github.batchnorm.spark.FitSettings;
 import org.apache.spark.sql.types.StructType;
 
 /**
- * Turns the column params of either stage into a resolved {@link FeatureInput}, checking single- against multi-column
- * params the way Spark's {@code Imputer} does: {@code inputCol} xor {@code inputCols}, outputs to match.
+ * Reads either stage's params into the values the work needs: the column params into a resolved {@link FeatureInput},
+ * checking single- against multi-column params the way Spark's {@code Imputer} does ({@code inputCol} xor
+ * {@code inputCols}, outputs to match), and a fit's params into one {@link FitSettings}.
  */
-final class StageColumns {
-    private StageColumns() {
+final class StageSettings {
+    private StageSettings() {
     }
 
     /** The stage's input and output column names, checked against each other. */
@@ -56,6 +58,16 @@ final class StageColumns {
         Columns columns = columns(stage);
         return FeatureInput.resolve(schema, columns.inputs(), columns.outputs(), columns.multiColumn(),
                 withWeight ? weightCol(stage) : null);
+    }
+
+    /**
+     * The settings of a fit's pass over data whose input and weight columns are {@code input}, with the stage's
+     * handleInvalid, summation and aggregation depth.
+     */
+    static FitSettings fitSettings(BatchNormalizationParams<?> stage, FeatureInput input, int requiredSize,
+            FitSettings.SizeSource requiredBy) {
+        return FitSettings.of(input, stage.getHandleInvalid(), stage.getSummation(), stage.getAggregationDepth(),
+                requiredSize, requiredBy);
     }
 
     /** The input and weight columns of a dataset that statistics are read from but that is not transformed. */

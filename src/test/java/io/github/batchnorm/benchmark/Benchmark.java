@@ -2,8 +2,6 @@ package io.github.batchnorm.benchmark;
 
 import io.github.batchnorm.BatchNormalization;
 import io.github.batchnorm.BatchNormalizationModel;
-import io.github.batchnorm.spark.InternalArrays;
-import io.github.batchnorm.spark.VectorReader;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -28,10 +26,12 @@ import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
-import org.apache.spark.sql.catalyst.util.ArrayData;
+import org.apache.spark.sql.catalyst.expressions.UnsafeArrayData;
+import org.apache.spark.sql.catalyst.expressions.UnsafeRow;
 import org.apache.spark.sql.functions;
 import org.apache.spark.sql.types.StructType;
 import org.apache.spark.storage.StorageLevel;
+import org.apache.spark.unsafe.Platform;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -270,22 +270,28 @@ public final class Benchmark implements Callable<Integer> {
     }
 
     /**
-     * Reads every stored value of the Vector column through the same access path as the fit (the query's internal rows,
-     * the values copied in bulk into a reusable buffer) and sums it.
+     * Reads every stored value of the Vector column the way the fit does, and only sums it: the query's internal rows,
+     * one reusable struct and array view pointed at each row's bytes, the values copied in bulk into a reusable buffer.
+     * Written here with Spark's own row classes, so the floor does not depend on the library's code.
      */
     private static double scanFloor(Dataset<Row> data) {
         return data.select("features").queryExecution().toRdd().toJavaRDD().mapPartitions(rows -> {
             double[] buffer = new double[0];
             double sum = 0;
-            VectorReader reader = new VectorReader();
+            UnsafeRow vector = new UnsafeRow(4);
+            UnsafeArrayData values = new UnsafeArrayData();
             while (rows.hasNext()) {
-                reader.read(rows.next(), 0);
-                ArrayData values = reader.values();
+                UnsafeRow row = (UnsafeRow) rows.next();
+                long vectorAt = row.getLong(0);
+                vector.pointTo(row.getBaseObject(), row.getBaseOffset() + (vectorAt >> 32), (int) vectorAt);
+                long valuesAt = vector.getLong(3);
+                values.pointTo(vector.getBaseObject(), vector.getBaseOffset() + (valuesAt >> 32), (int) valuesAt);
                 int n = values.numElements();
                 if (buffer.length != n) {
                     buffer = new double[n];
                 }
-                InternalArrays.copyNonNullDoubles(values, n, buffer);
+                Platform.copyMemory(values.getBaseObject(), values.getBaseOffset()
+                        + UnsafeArrayData.calculateHeaderPortionInBytes(n), buffer, Platform.DOUBLE_ARRAY_OFFSET, 8L * n);
                 for (int i = 0; i < n; i++) {
                     sum += buffer[i];
                 }
