@@ -3,6 +3,8 @@ package io.github.batchnorm.stats;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.github.batchnorm.testing.ExactReference;
 import io.github.batchnorm.testing.MergePlan;
@@ -14,18 +16,17 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.ObjectOutputStream;
 import java.io.UncheckedIOException;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.SplittableRandom;
+import java.util.function.Function;
 import java.util.stream.IntStream;
-import net.jqwik.api.Arbitraries;
-import net.jqwik.api.Arbitrary;
-import net.jqwik.api.Combinators;
-import net.jqwik.api.ForAll;
-import net.jqwik.api.Property;
-import net.jqwik.api.Provide;
-import net.jqwik.api.RandomDistribution;
-import net.jqwik.api.Tuple;
-import net.jqwik.api.statistics.Statistics;
+import java.util.stream.LongStream;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * The laws every {@link FeatureAccumulator} obeys, as properties over generated rows; a subclass per accumulator says what
@@ -37,17 +38,22 @@ import net.jqwik.api.statistics.Statistics;
  * accumulator's 256-row block. The cuts ({@link MergePlan}) fall anywhere, or right at and around multiples of 256, and
  * the pieces are merged in shuffled order, in random tree shapes.
  *
- * <p>Every property has a fixed {@code seed} in its {@code @Property}, so a run generates the same rows every time and a
- * failure is reproduced by running the test again; jqwik prints the failing sample's spec and merge plan, which rebuild
- * the rows on their own.
+ * <p>The properties run as JUnit parameterized tests over seeded cases: each property draws its case seeds from a fixed
+ * seed of its own, and each case is drawn from its case seed alone, so every run tries the same cases and a case's name
+ * (its seed, the {@link RowSequence.Spec} and the merge plan) is enough to rebuild it. {@code -Dlaws.seed=<case seed>}
+ * runs every property on that one case. The generators' coverage (how many cases cut near a block boundary, end without
+ * statistics, ...) is asserted by tests of its own over the same cases.
  */
 abstract class AccumulatorLaws<A extends FeatureAccumulator> {
-    /** Tries of the laws that compare numbers, which rounding could break in many ways. */
+    /** Cases of the laws that compare numbers, which rounding could break in many ways. */
     static final int TRIES = 1000;
-    /** Tries of the identity and of the untouched argument: exact, structural laws that cost several passes a try. */
+    /** Cases of the identity and of the untouched argument: exact, structural laws that cost several passes a case. */
     static final int STRUCTURAL_TRIES = 500;
-    /** Fewer: the BigDecimal reference costs several times a law's try. */
+    /** Fewer: the BigDecimal reference costs several times a law's case. */
     static final int REFERENCE_TRIES = 300;
+
+    /** Set to one case seed, every property runs on that case only. */
+    static final String REPLAY_PROPERTY = "laws.seed";
 
     /** A new, empty accumulator of the kind under test. */
     abstract A empty();
@@ -84,6 +90,14 @@ abstract class AccumulatorLaws<A extends FeatureAccumulator> {
                 .toList().toString();
     }
 
+    /** One generated case: the seed it was drawn from, and what was drawn; its name is all a replay needs. */
+    record Case<T>(long seed, T value) {
+        @Override
+        public String toString() {
+            return "seed " + seed + "L: " + value;
+        }
+    }
+
     /** The rows and a way to cut and merge them. */
     record Split(RowSequence rows, MergePlan plan) {
         @Override
@@ -100,95 +114,158 @@ abstract class AccumulatorLaws<A extends FeatureAccumulator> {
         return rows.addTo(empty(), from, to);
     }
 
-    @Property(tries = STRUCTURAL_TRIES, seed = "7001")
-    void anEmptyAccumulatorIsAnIdentityForMergeOnBothSides(@ForAll("sequences") RowSequence rows) {
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("identityCases")
+    void anEmptyAccumulatorIsAnIdentityForMergeOnBothSides(Case<RowSequence> generated) {
+        String at = generated + ": ";
+        RowSequence rows = generated.value();
         Outcome alone = Outcome.of(onePass(rows));
 
         A empty = empty();
         FeatureAccumulator emptyFirst = empty.merge(onePass(rows));
-        assertSame(empty, emptyFirst, "merge returns its receiver");
-        assertEquals(alone, Outcome.of(emptyFirst), "empty.merge(a)");
+        assertSame(empty, emptyFirst, at + "merge returns its receiver");
+        assertEquals(alone, Outcome.of(emptyFirst), at + "empty.merge(a)");
 
         A a = onePass(rows);
-        assertSame(a, a.merge(empty()), "merge returns its receiver");
-        assertEquals(alone, Outcome.of(a), "a.merge(empty)");
+        assertSame(a, a.merge(empty()), at + "merge returns its receiver");
+        assertEquals(alone, Outcome.of(a), at + "a.merge(empty)");
 
         // Rows of weight zero are ignored, so an accumulator that saw only such rows is empty too, though it has a dimension.
         double[] zeros = new double[rows.dimension()];
-        assertEquals(alone, Outcome.of(empty().add(zeros, 0.0).merge(onePass(rows))), "weightless.merge(a)");
-        assertEquals(alone, Outcome.of(onePass(rows).merge(empty().add(zeros, 0.0))), "a.merge(weightless)");
-        assertEquals(-1, empty().merge(empty()).dimension(), "empty.merge(empty) has no dimension yet");
+        assertEquals(alone, Outcome.of(empty().add(zeros, 0.0).merge(onePass(rows))), at + "weightless.merge(a)");
+        assertEquals(alone, Outcome.of(onePass(rows).merge(empty().add(zeros, 0.0))), at + "a.merge(weightless)");
+        assertEquals(-1, empty().merge(empty()).dimension(), at + "empty.merge(empty) has no dimension yet");
     }
 
-    @Property(tries = STRUCTURAL_TRIES, seed = "7002")
-    void mergeNeverChangesItsArgument(@ForAll("splits") Split split) {
-        RowSequence rows = split.rows();
-        MergePlan plan = split.plan();
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("untouchedArgumentCases")
+    void mergeNeverChangesItsArgument(Case<Split> generated) {
+        String at = generated + ": ";
+        RowSequence rows = generated.value().rows();
+        MergePlan plan = generated.value().plan();
         A receiver = piece(rows, plan.start(0), plan.end(0));
         for (int p = 1; p < plan.pieces(); p++) {
             A argument = piece(rows, plan.start(p), plan.end(p));
             // Serialised, the argument's whole state is compared, field by field, not only what toStatistics() shows.
             byte[] before = serialized(argument);
             receiver.merge(argument);
-            assertArrayEquals(before, serialized(argument), "the state of piece " + p + " after it was merged");
+            assertArrayEquals(before, serialized(argument), at + "the state of piece " + p + " after it was merged");
             assertEquals(Outcome.of(piece(rows, plan.start(p), plan.end(p))), Outcome.of(argument),
-                    "the statistics of piece " + p + " after it was merged");
+                    at + "the statistics of piece " + p + " after it was merged");
         }
     }
 
-    @Property(tries = TRIES, seed = "7003")
-    void mergeIsCommutative(@ForAll("splits") Split split) {
-        RowSequence rows = split.rows();
-        int cut = split.plan().end(0);
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("commutativityCases")
+    void mergeIsCommutative(Case<Split> generated) {
+        String at = generated + ": ";
+        RowSequence rows = generated.value().rows();
+        int cut = generated.value().plan().end(0);
         int n = rows.size();
         assertSameStatistics(rows, Outcome.of(piece(rows, 0, cut).merge(piece(rows, cut, n))),
-                Outcome.of(piece(rows, cut, n).merge(piece(rows, 0, cut))), "a.merge(b) against b.merge(a)");
+                Outcome.of(piece(rows, cut, n).merge(piece(rows, 0, cut))), at + "a.merge(b) against b.merge(a)");
     }
 
-    @Property(tries = TRIES, seed = "7004")
-    void mergeIsAssociative(@ForAll("splits") Split split) {
-        RowSequence rows = split.rows();
-        int first = split.plan().end(0);
-        int second = split.plan().pieces() > 2 ? split.plan().end(1) : rows.size();
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("associativityCases")
+    void mergeIsAssociative(Case<Split> generated) {
+        String at = generated + ": ";
+        RowSequence rows = generated.value().rows();
+        MergePlan plan = generated.value().plan();
+        int first = plan.end(0);
+        int second = plan.pieces() > 2 ? plan.end(1) : rows.size();
         int n = rows.size();
         FeatureAccumulator leftFirst = piece(rows, 0, first).merge(piece(rows, first, second))
                 .merge(piece(rows, second, n));
         FeatureAccumulator rightFirst = piece(rows, 0, first).merge(piece(rows, first, second)
                 .merge(piece(rows, second, n)));
-        assertSameStatistics(rows, Outcome.of(leftFirst), Outcome.of(rightFirst), "(a.merge(b)).merge(c) against"
+        assertSameStatistics(rows, Outcome.of(leftFirst), Outcome.of(rightFirst), at + "(a.merge(b)).merge(c) against"
                 + " a.merge(b.merge(c))");
     }
 
-    @Property(tries = TRIES, seed = "7005")
-    void splittingTheRowsAnywhereAndMergingThePiecesInAnyTreeEqualsOnePass(@ForAll("splits") Split split) {
-        RowSequence rows = split.rows();
-        MergePlan plan = split.plan();
-        int blockRows = FastFeatureSummary.BLOCK_ROWS;
-        boolean atBoundary = IntStream.range(0, plan.pieces()).map(plan::pieceLength)
-                .anyMatch(length -> length >= blockRows - 1 && (length % blockRows <= 1
-                        || length % blockRows == blockRows - 1));
-        boolean longDensePiece = rows.spec().paths() == PathMix.DENSE_ONLY
-                && IntStream.range(0, plan.pieces()).anyMatch(p -> plan.pieceLength(p) > blockRows);
-        Statistics.label("a piece within one row of a multiple of 256 rows").collect(atBoundary);
-        Statistics.label("a dense-only piece of more than 256 rows").collect(longDensePiece);
-
-        Outcome whole = Outcome.of(onePass(rows));
-        Statistics.label("outcome").collect(whole.failure() == null ? "statistics" : "no statistics");
-        assertSameStatistics(rows, whole, Outcome.of(plan.apply(rows, this::empty)), "pieces merged against one pass");
-
-        Statistics.label("a piece within one row of a multiple of 256 rows")
-                .coverage(coverage -> coverage.check(true).percentage(p -> p >= 20));
-        Statistics.label("a dense-only piece of more than 256 rows")
-                .coverage(coverage -> coverage.check(true).percentage(p -> p >= 8));
-        Statistics.label("outcome").coverage(coverage -> coverage.check("statistics").percentage(p -> p >= 60));
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("treeCases")
+    void splittingTheRowsAnywhereAndMergingThePiecesInAnyTreeEqualsOnePass(Case<Split> generated) {
+        String at = generated + ": ";
+        RowSequence rows = generated.value().rows();
+        assertSameStatistics(rows, Outcome.of(onePass(rows)), Outcome.of(generated.value().plan().apply(rows,
+                this::empty)), at + "pieces merged against one pass");
     }
 
-    @Property(tries = REFERENCE_TRIES, seed = "7006")
-    void onePassGivesTheExactStatisticsOfTheRowsItWasGiven(@ForAll("sequences") RowSequence rows) {
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("referenceCases")
+    void onePassGivesTheExactStatisticsOfTheRowsItWasGiven(Case<RowSequence> generated) {
+        String at = generated + ": ";
+        RowSequence rows = generated.value();
         Outcome outcome = Outcome.of(onePass(rows));
+        String expectedFailure = expectedFailure(rows);
+        assertEquals(expectedFailure, outcome.failure(), at + "failure");
+        if (expectedFailure == null) {
+            FeatureStatistics statistics = outcome.statistics();
+            assertEquals(Arrays.stream(rows.weights()).filter(w -> w > 0).count(), statistics.rowCount(),
+                    at + "rows of positive weight");
+            assertArrayEquals(counts(rows), statistics.count(),
+                    at + "per-feature count of values that are not missing");
+            assertMatchesReference(rows, ExactReference.withMissing(rows.denseValues(), rows.weights()), statistics,
+                    at + "one pass against BigDecimal");
+        }
+    }
+
+    @Test
+    void aFifthOfTheSplitsCutWithinOneRowOfAMultipleOf256RowsAndOneInTwelveHasALongDensePiece() {
+        List<Case<Split>> cases = coverageCases(treeCases());
+        int blockRows = FastFeatureSummary.BLOCK_ROWS;
+        long atBoundary = cases.stream().map(Case::value).filter(split -> IntStream.range(0, split.plan().pieces())
+                .map(split.plan()::pieceLength).anyMatch(length -> length >= blockRows - 1
+                        && (length % blockRows <= 1 || length % blockRows == blockRows - 1))).count();
+        long longDensePiece = cases.stream().map(Case::value).filter(split -> split.rows().spec().paths()
+                == PathMix.DENSE_ONLY && IntStream.range(0, split.plan().pieces())
+                        .anyMatch(p -> split.plan().pieceLength(p) > blockRows)).count();
+        long statistics = cases.stream().filter(c -> expectedFailure(c.value().rows()) == null).count();
+        String counts = atBoundary + " near a boundary, " + longDensePiece + " with a long dense piece, " + statistics
+                + " with statistics, of " + cases.size();
+        assertTrue(atBoundary >= 0.20 * cases.size(), counts);
+        assertTrue(longDensePiece >= 0.08 * cases.size(), counts);
+        assertTrue(statistics >= 0.60 * cases.size(), counts);
+    }
+
+    @Test
+    void mostReferenceCasesHaveStatisticsAndSomeEndInEachFailure() {
+        List<Case<RowSequence>> cases = coverageCases(referenceCases());
+        long statistics = cases.stream().filter(c -> expectedFailure(c.value()) == null).count();
+        long noWeight = cases.stream().filter(c -> Arrays.stream(c.value().weights()).noneMatch(w -> w > 0)).count();
+        long noValue = cases.size() - statistics - noWeight;
+        String counts = statistics + " with statistics, " + noWeight + " without a row of positive weight, " + noValue
+                + " with a feature without a value, of " + cases.size();
+        assertTrue(statistics >= 0.60 * cases.size(), counts);
+        assertTrue(noWeight >= 1, counts);
+        assertTrue(noValue >= 1, counts);
+    }
+
+    /** The cases a coverage test counts: all of a property's, so not while a single case is replayed. */
+    static <T> List<Case<T>> coverageCases(Stream<Case<T>> cases) {
+        assumeTrue(System.getProperty(REPLAY_PROPERTY) == null, "a single case is replayed");
+        return cases.toList();
+    }
+
+    /**
+     * What {@code toStatistics()} must throw for these rows, worked out from the rows themselves: no row of positive
+     * weight, or the first feature without a value in such a row; {@code null} when it must give statistics.
+     */
+    static String expectedFailure(RowSequence rows) {
+        if (Arrays.stream(rows.weights()).noneMatch(w -> w > 0)) {
+            return "IllegalStateException: no rows with positive weight have been summarised";
+        }
+        long[] count = counts(rows);
+        int noValue = IntStream.range(0, count.length).filter(j -> count[j] == 0).findFirst().orElse(-1);
+        return noValue < 0 ? null : "IllegalArgumentException: feature " + noValue + " has no value with positive weight"
+                + " (weight 0.0, squared weight 0.0)";
+    }
+
+    /** Per feature, the values that are not missing in rows of positive weight. */
+    static long[] counts(RowSequence rows) {
         double[][] values = rows.denseValues();
         double[] weights = rows.weights();
-        long weighted = Arrays.stream(weights).filter(w -> w > 0).count();
         long[] count = new long[rows.dimension()];
         for (int i = 0; i < values.length; i++) {
             for (int j = 0; j < count.length; j++) {
@@ -197,27 +274,7 @@ abstract class AccumulatorLaws<A extends FeatureAccumulator> {
                 }
             }
         }
-        int noValue = IntStream.range(0, count.length).filter(j -> count[j] == 0).findFirst().orElse(-1);
-        Statistics.label("outcome").collect(weighted == 0 ? "no row of positive weight"
-                : noValue >= 0 ? "a feature with no value" : "statistics");
-        Statistics.label("outcome").coverage(coverage -> {
-            coverage.check("statistics").percentage(p -> p >= 60);
-            coverage.check("no row of positive weight").count(c -> c >= 1);
-            coverage.check("a feature with no value").count(c -> c >= 1);
-        });
-        if (weighted == 0) {
-            assertEquals("IllegalStateException: no rows with positive weight have been summarised", outcome.failure());
-        } else if (noValue >= 0) {
-            assertEquals("IllegalArgumentException: feature " + noValue + " has no value with positive weight (weight 0.0,"
-                    + " squared weight 0.0)", outcome.failure());
-        } else {
-            assertEquals(null, outcome.failure(), "failure");
-            FeatureStatistics statistics = outcome.statistics();
-            assertEquals(weighted, statistics.rowCount(), "rows of positive weight");
-            assertArrayEquals(count, statistics.count(), "per-feature count of values that are not missing");
-            assertMatchesReference(rows, ExactReference.withMissing(values, weights), statistics,
-                    "one pass against BigDecimal");
-        }
+        return count;
     }
 
     /** How far {@code actual} is from {@code expected}, in units of the last place of {@code scale}. */
@@ -235,39 +292,82 @@ abstract class AccumulatorLaws<A extends FeatureAccumulator> {
         return bytes.toByteArray();
     }
 
-    @Provide
-    Arbitrary<RowSequence> sequences() {
-        // Uniform, not jqwik's default bias towards small values, whose strength depends on the number of tries.
-        Arbitrary<Integer> length = Arbitraries.frequencyOf(
-                Tuple.of(2, Arbitraries.integers().between(0, 24).withDistribution(RandomDistribution.uniform())),
-                Tuple.of(2, Arbitraries.integers().between(230, 290).withDistribution(RandomDistribution.uniform())),
-                Tuple.of(2, Arbitraries.integers().between(291, 800).withDistribution(RandomDistribution.uniform())));
-        Arbitrary<List<FeatureKind>> features = Arbitraries.of(FeatureKind.class).list().ofMinSize(1).ofMaxSize(5);
-        Arbitrary<PathMix> paths = Arbitraries.frequency(Tuple.of(4, PathMix.DENSE_ONLY), Tuple.of(1, PathMix.MOSTLY_DENSE),
-                Tuple.of(2, PathMix.ANY), Tuple.of(1, PathMix.MISSING_ONLY));
-        return Combinators.combine(Arbitraries.longs(), length, features, paths, Arbitraries.of(WeightMix.class))
-                .as(RowSequence.Spec::new).map(RowSequence::of);
+    static Stream<Case<RowSequence>> identityCases() {
+        return cases(7001, STRUCTURAL_TRIES, AccumulatorLaws::sequence);
+    }
+
+    static Stream<Case<Split>> untouchedArgumentCases() {
+        return cases(7002, STRUCTURAL_TRIES, AccumulatorLaws::split);
+    }
+
+    static Stream<Case<Split>> commutativityCases() {
+        return cases(7003, TRIES, AccumulatorLaws::split);
+    }
+
+    static Stream<Case<Split>> associativityCases() {
+        return cases(7004, TRIES, AccumulatorLaws::split);
+    }
+
+    static Stream<Case<Split>> treeCases() {
+        return cases(7005, TRIES, AccumulatorLaws::split);
+    }
+
+    static Stream<Case<RowSequence>> referenceCases() {
+        return cases(7006, REFERENCE_TRIES, AccumulatorLaws::sequence);
     }
 
     /**
-     * Sequences with 2 to 6 pieces, whose lengths are small more often than large, or within one row of a multiple of 256
-     * that fits in the sequence.
+     * {@code count} cases, their seeds drawn from {@code propertySeed}, each drawn by {@code draw} from a random generator
+     * of its own seed; or the one case {@code -Dlaws.seed} names. Lazy, so that the rows of only one case are held at a
+     * time.
      */
-    @Provide
-    Arbitrary<Split> splits() {
+    static <T> Stream<Case<T>> cases(long propertySeed, int count, Function<SplittableRandom, T> draw) {
+        String replay = System.getProperty(REPLAY_PROPERTY);
+        LongStream seeds = replay != null ? LongStream.of(Long.parseLong(replay.replaceFirst("[lL]$", "")))
+                : new SplittableRandom(propertySeed).longs(count);
+        return seeds.mapToObj(seed -> new Case<>(seed, draw.apply(new SplittableRandom(seed))));
+    }
+
+    /**
+     * A sequence whose length is, equally often, up to 24 rows, around one block (230 to 290) or longer (291 to 800);
+     * 1 to 5 features of any kind; dense rows only in half of the sequences, as only they take the blocked path.
+     */
+    static RowSequence sequence(SplittableRandom random) {
+        int rows = switch (random.nextInt(3)) {
+            case 0 -> random.nextInt(0, 25);
+            case 1 -> random.nextInt(230, 291);
+            default -> random.nextInt(291, 801);
+        };
+        List<FeatureKind> features = new ArrayList<>();
+        for (int j = random.nextInt(1, 6); j > 0; j--) {
+            features.add(oneOf(FeatureKind.values(), random));
+        }
+        PathMix[] paths = {PathMix.DENSE_ONLY, PathMix.DENSE_ONLY, PathMix.DENSE_ONLY, PathMix.DENSE_ONLY,
+            PathMix.MOSTLY_DENSE, PathMix.ANY, PathMix.ANY, PathMix.MISSING_ONLY};
+        return RowSequence.of(new RowSequence.Spec(random.nextLong(), rows, features, oneOf(paths, random),
+                oneOf(WeightMix.values(), random)));
+    }
+
+    /**
+     * A sequence cut into 2 to 6 pieces, whose lengths are log-uniform (small more often than large), or, two times in
+     * three when the sequence holds a block, within one row of a multiple of 256 that fits in it.
+     */
+    static Split split(SplittableRandom random) {
+        RowSequence rows = sequence(random);
         int blockRows = FastFeatureSummary.BLOCK_ROWS;
-        return sequences().flatMap(rows -> {
-            Arbitrary<Integer> anywhere = Arbitraries.integers().between(0, rows.size())
-                    .withDistribution(RandomDistribution.biased());
-            Arbitrary<Integer> length = anywhere;
-            if (rows.size() >= blockRows - 1) {
-                Arbitrary<Integer> atABlockBoundary = Combinators.combine(
-                        Arbitraries.integers().between(1, Math.max(1, (rows.size() + 1) / blockRows)),
-                        Arbitraries.integers().between(-1, 1)).as((blocks, off) -> blocks * blockRows + off);
-                length = Arbitraries.frequencyOf(Tuple.of(1, anywhere), Tuple.of(2, atABlockBoundary));
+        List<Integer> lengths = new ArrayList<>();
+        for (int p = random.nextInt(1, 6); p > 0; p--) {
+            if (rows.size() >= blockRows - 1 && random.nextInt(3) > 0) {
+                int blocks = random.nextInt(1, Math.max(1, (rows.size() + 1) / blockRows) + 1);
+                lengths.add(blocks * blockRows + random.nextInt(-1, 2));
+            } else {
+                lengths.add((int) Math.pow(rows.size() + 1, random.nextDouble()) - 1);
             }
-            return Combinators.combine(length.list().ofMinSize(1).ofMaxSize(5), Arbitraries.longs())
-                    .as((pieces, shape) -> new Split(rows, MergePlan.of(rows.size(), pieces, shape)));
-        });
+        }
+        return new Split(rows, MergePlan.of(rows.size(), lengths, random.nextLong()));
+    }
+
+    private static <T> T oneOf(T[] values, SplittableRandom random) {
+        return values[random.nextInt(values.length)];
     }
 }

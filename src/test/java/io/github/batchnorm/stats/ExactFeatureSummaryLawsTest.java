@@ -5,14 +5,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.batchnorm.testing.ExactReference;
 import io.github.batchnorm.testing.RowSequence;
-import net.jqwik.api.Label;
+import org.junit.jupiter.api.DisplayName;
 
 /**
  * {@link ExactFeatureSummary} obeys the merge laws bit for bit: whatever the split, order or tree, {@code toStatistics()}
  * is the same {@link FeatureStatistics} (equal counts, weights, means and variances, compared also as raw bits), because
  * nothing is rounded before it. One pass is within one ulp of the exact statistics.
  */
-@Label("ExactFeatureSummary laws")
+@DisplayName("ExactFeatureSummary laws")
 class ExactFeatureSummaryLawsTest extends AccumulatorLaws<ExactFeatureSummary> {
 
     @Override

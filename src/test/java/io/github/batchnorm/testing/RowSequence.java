@@ -9,7 +9,7 @@ import java.util.SplittableRandom;
 /**
  * A reproducible sequence of weighted rows, each of which reaches an accumulator through one of its four add paths. The
  * rows are drawn from a small {@link Spec} (seed, length, one kind per feature, how the paths and the weights are mixed),
- * so a property test can shrink the spec and still print, in one line, everything needed to rebuild a failing sequence.
+ * so that a failing case prints, in one line, everything needed to rebuild its sequence.
  */
 public final class RowSequence {
 
@@ -282,6 +282,15 @@ public final class RowSequence {
     public boolean leavesValuesOut(int feature) {
         return rows.stream().filter(row -> row.weight > 0).anyMatch(row -> !Double.isFinite(row.values[feature])
                 || (row.values[feature] == 0.0 && (row.path == Path.SPARSE || row.path == Path.SPARSE_WITH_MISSING)));
+    }
+
+    /**
+     * Whether some row of positive weight leaves a zero of the feature out: a sparse row skips its zeros, stored or not,
+     * so an accumulator must derive their weight from its other sums.
+     */
+    public boolean leavesZerosOut(int feature) {
+        return rows.stream().filter(row -> row.weight > 0).anyMatch(row -> row.values[feature] == 0.0
+                && (row.path == Path.SPARSE || row.path == Path.SPARSE_WITH_MISSING));
     }
 
     /** The dense views of all rows, for {@link ExactReference#withMissing}. */
