@@ -1,6 +1,5 @@
 package io.github.batchnorm.stats;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -85,58 +84,6 @@ class ExactFeatureSummaryTest {
             assertWithinOneUlp(reference.populationVariance(j), statistics.variance(VarianceMode.POPULATION)[j],
                     "variance " + j);
         }
-    }
-
-    @Test
-    void sparseWeightedAndMissingValuesMatchTheReference() {
-        double[][] data = Data.sparse(84, 600, 5, 0.3);
-        double[] weights = new double[data.length];
-        SplittableRandom random = new SplittableRandom(85);
-        ExactFeatureSummary sparse = new ExactFeatureSummary();
-        for (int i = 0; i < data.length; i++) {
-            weights[i] = random.nextInt(1, 5);
-            List<Integer> indices = new ArrayList<>();
-            for (int j = 0; j < 5; j++) {
-                if (data[i][j] != 0) {
-                    indices.add(j);
-                }
-            }
-            int[] index = indices.stream().mapToInt(Integer::intValue).toArray();
-            double[] row = data[i];
-            double[] values = indices.stream().mapToDouble(j -> row[j]).toArray();
-            sparse.addSparse(5, index, values, index.length, weights[i]);
-        }
-        FeatureStatistics statistics = sparse.toStatistics();
-        ExactReference reference = ExactReference.weighted(data, weights);
-        for (int j = 0; j < 5; j++) {
-            assertWithinOneUlp(reference.mean(j), statistics.mean()[j], "mean " + j);
-            assertWithinOneUlp(reference.populationVariance(j), statistics.variance(VarianceMode.POPULATION)[j],
-                    "variance " + j);
-        }
-
-        ExactFeatureSummary missing = new ExactFeatureSummary().addWithMissing(new double[] {1, Double.NaN}, 1)
-                .addWithMissing(new double[] {3, 4}, 1).addWithMissing(new double[] {Double.POSITIVE_INFINITY, 8}, 1);
-        FeatureStatistics kept = missing.toStatistics();
-        assertArrayEquals(new long[] {2, 2}, kept.count());
-        assertArrayEquals(new double[] {2, 6}, kept.mean());
-        assertArrayEquals(new double[] {1, 4}, kept.variance(VarianceMode.POPULATION));
-    }
-
-    @Test
-    void emptyIsAnIdentityAndMergeIsExactlyCommutativeAndAssociative() {
-        double[][] data = Data.dense(86, 300, 3);
-        ExactFeatureSummary a = new ExactFeatureSummary();
-        ExactFeatureSummary b = new ExactFeatureSummary();
-        ExactFeatureSummary c = new ExactFeatureSummary();
-        for (int i = 0; i < data.length; i++) {
-            (i < 100 ? a : i < 200 ? b : c).add(data[i], 1.0);
-        }
-        FeatureStatistics whole = new ExactFeatureSummary().merge(a).merge(b).merge(c).toStatistics();
-        assertEquals(whole, new ExactFeatureSummary().merge(c).merge(new ExactFeatureSummary().merge(b).merge(a))
-                .toStatistics());
-        FeatureStatistics aAlone = new ExactFeatureSummary().merge(a).toStatistics();
-        assertEquals(aAlone, new ExactFeatureSummary().merge(a).merge(new ExactFeatureSummary()).toStatistics());
-        assertEquals(-1, new ExactFeatureSummary().merge(new ExactFeatureSummary()).dimension());
     }
 
     @Test

@@ -5,7 +5,6 @@ import static io.github.batchnorm.testing.Tolerance.assertRelative;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.batchnorm.testing.Data;
 import io.github.batchnorm.testing.ExactReference;
@@ -117,54 +116,6 @@ class FastFeatureSummaryTest {
     }
 
     @Test
-    void mergingPartsGivesTheStatisticsOfTheWhole() {
-        double[][] rows = Data.dense(4, 3000, 5);
-        FastFeatureSummary merged = dense(rows, 0, 1).merge(dense(rows, 1, 1200)).merge(dense(rows, 1200, 3000));
-        assertMatchesReference(rows, merged.toStatistics());
-    }
-
-    @Test
-    void emptySummaryIsAnIdentityOnBothSides() {
-        double[][] rows = Data.dense(5, 100, 4);
-        FeatureStatistics alone = dense(rows, 0, rows.length).toStatistics();
-        assertEquals(alone, new FastFeatureSummary().merge(dense(rows, 0, rows.length)).toStatistics());
-        assertEquals(alone, dense(rows, 0, rows.length).merge(new FastFeatureSummary()).toStatistics());
-        assertEquals(-1, new FastFeatureSummary().merge(new FastFeatureSummary()).dimension());
-    }
-
-    @Test
-    void mergeIsAssociativeAndCommutativeWithinRoundingOnDenseAndSparse() {
-        for (boolean isSparse : new boolean[] {false, true}) {
-            double[][] rows = isSparse ? Data.sparse(6, 900, 5, 0.3) : Data.dense(6, 900, 5);
-            java.util.function.BiFunction<Integer, Integer, FastFeatureSummary> part =
-                    (from, to) -> isSparse ? sparse(rows, from, to) : dense(rows, from, to);
-            FeatureStatistics leftFirst = part.apply(0, 200).merge(part.apply(200, 500)).merge(part.apply(500, 900))
-                    .toStatistics();
-            FeatureStatistics rightFirst = part.apply(0, 200).merge(part.apply(200, 500).merge(part.apply(500, 900)))
-                    .toStatistics();
-            FeatureStatistics swapped = part.apply(500, 900).merge(part.apply(0, 200)).merge(part.apply(200, 500))
-                    .toStatistics();
-            for (FeatureStatistics other : List.of(rightFirst, swapped)) {
-                assertEquals(leftFirst.rowCount(), other.rowCount());
-                for (int j = 0; j < 5; j++) {
-                    double variance = leftFirst.variance(VarianceMode.POPULATION)[j];
-                    assertClose(leftFirst.mean()[j], other.mean()[j], TIGHT, Math.sqrt(variance), "mean " + j);
-                    assertRelative(variance, other.variance(VarianceMode.POPULATION)[j], TIGHT, "variance " + j);
-                }
-            }
-        }
-    }
-
-    @Test
-    void mergeDoesNotMutateItsArgument() {
-        double[][] rows = Data.dense(7, 50, 3);
-        FastFeatureSummary argument = dense(rows, 25, 50);
-        FeatureStatistics before = argument.toStatistics();
-        dense(rows, 0, 25).merge(argument);
-        assertEquals(before, argument.toStatistics());
-    }
-
-    @Test
     void rowsOfAnotherDimensionAreRejected() {
         FastFeatureSummary summary = new FastFeatureSummary().add(new double[] {1, 2, 3});
         DimensionMismatchException dense = assertThrows(DimensionMismatchException.class,
@@ -268,13 +219,6 @@ class FastFeatureSummaryTest {
     }
 
     @Test
-    void emptySummaryHasNoStatistics() {
-        IllegalStateException error = assertThrows(IllegalStateException.class,
-                () -> new FastFeatureSummary().toStatistics());
-        assertTrue(error.getMessage().contains("no rows"));
-    }
-
-    @Test
     void nonFiniteInputIsReportedWithItsFeatureIndex() {
         FastFeatureSummary summary = new FastFeatureSummary().add(new double[] {1, 2, 3}).add(new double[] {1, Double.NaN, 3});
         NonFiniteStatisticException error = assertThrows(NonFiniteStatisticException.class, summary::toStatistics);
@@ -348,14 +292,6 @@ class FastFeatureSummaryTest {
         assertArrayEquals(new long[] {3, 2}, statistics.count());
         assertArrayEquals(new double[] {2.0 / 3.0, 2.0}, statistics.mean(), 1e-15);
         assertArrayEquals(new double[] {2.0 / 9.0, 4.0}, statistics.variance(VarianceMode.POPULATION), 1e-15);
-    }
-
-    @Test
-    void aFeatureWithEveryValueMissingHasNoStatistics() {
-        FastFeatureSummary summary = new FastFeatureSummary().addWithMissing(new double[] {1, Double.NaN}, 1.0)
-                .addWithMissing(new double[] {2, Double.NaN}, 1.0);
-        IllegalArgumentException error = assertThrows(IllegalArgumentException.class, summary::toStatistics);
-        assertTrue(error.getMessage().startsWith("feature 1 has no value with positive weight"), error.getMessage());
     }
 
     private static double[][] column(double[] values) {
