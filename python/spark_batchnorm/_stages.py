@@ -24,6 +24,16 @@ _CONNECT_ATTRIBUTES = (
 )
 
 
+_COLUMN_PARAMS = ("inputCol", "outputCol", "inputCols", "outputCols")
+
+
+def _columns(columns: dict) -> dict:
+    unknown = sorted(set(columns) - set(_COLUMN_PARAMS))
+    if unknown:
+        raise TypeError(f"unexpected keyword arguments {unknown}: give the columns as {', '.join(_COLUMN_PARAMS)}")
+    return columns
+
+
 def _require_classic(what: str) -> None:
     if is_remote():
         raise NotImplementedError(_CONNECT_ATTRIBUTES.format(what=what))
@@ -268,6 +278,7 @@ class BatchNormalizationModel(
         ``moving_mean``, ``moving_variance``, ``gamma``, ``beta`` and ``epsilon``. ``columns``: ``inputCol`` and
         ``outputCol``, or ``inputCols`` and ``outputCols``.
         """
+        _columns(columns)
         model = cls.fromStatistics(**_frameworks.keras_statistics(layer), varianceMode="population")
         return model._set(**columns)
 
@@ -278,6 +289,7 @@ class BatchNormalizationModel(
         ``running_var``, ``weight``, ``bias`` and ``eps`` (``running_var`` averages unbiased batch variances, so the
         model's ``varianceMode`` is ``sample``). ``columns``: as in :py:meth:`from_keras`.
         """
+        _columns(columns)
         model = cls.fromStatistics(**_frameworks.torch_statistics(module), varianceMode="sample")
         return model._set(**columns)
 

@@ -11,6 +11,8 @@ from typing import Any, Iterator, List, Sequence
 import numpy as np
 import pytest
 
+# Keras 3 runs inference on numpy alone; set before anything imports keras.
+os.environ.setdefault("KERAS_BACKEND", "numpy")
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tools"))
 
 
