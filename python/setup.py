@@ -1,5 +1,6 @@
-"""Puts the library jar into the wheel: ``pip install ./python`` after ``mvn package`` ships ``target/spark-batchnorm.jar``
-as ``spark_batchnorm/jars/spark-batchnorm.jar``, where ``spark_batchnorm.jar_path()`` finds it."""
+"""Puts the library jar into the wheel: ``pip install ./python`` after ``mvn package`` ships
+``target/spark-batchnorm.jar`` as ``spark_batchnorm/jars/spark-batchnorm.jar``, where ``spark_batchnorm.jar_path()``
+finds it."""
 
 import os
 import shutil

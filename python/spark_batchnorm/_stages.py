@@ -241,8 +241,8 @@ class BatchNormalizationModel(
         varianceMode: str = "population",
     ) -> "BatchNormalizationModel":
         """
-        A model from statistics trained elsewhere (Java's ``BatchNormalizationModel.fromStatistics``): it normalises with
-        exactly these numbers. ``varianceMode`` is the convention of ``variance``: ``population`` for Keras'
+        A model from statistics trained elsewhere (Java's ``BatchNormalizationModel.fromStatistics``): it normalises
+        with exactly these numbers. ``varianceMode`` is the convention of ``variance``: ``population`` for Keras'
         ``moving_variance``, ``sample`` for PyTorch's ``running_var``. Set ``inputCol`` or ``inputCols`` on it before
         transforming. Classic sessions only.
         """
@@ -274,8 +274,8 @@ class BatchNormalizationModel(
     @classmethod
     def from_keras(cls, layer: Any, **columns: Any) -> "BatchNormalizationModel":
         """
-        A model that computes what a built ``keras.layers.BatchNormalization`` layer computes in inference mode, from its
-        ``moving_mean``, ``moving_variance``, ``gamma``, ``beta`` and ``epsilon``. ``columns``: ``inputCol`` and
+        A model that computes what a built ``keras.layers.BatchNormalization`` layer computes in inference mode, from
+        its ``moving_mean``, ``moving_variance``, ``gamma``, ``beta`` and ``epsilon``. ``columns``: ``inputCol`` and
         ``outputCol``, or ``inputCols`` and ``outputCols``.
         """
         _columns(columns)
@@ -305,7 +305,8 @@ class BatchNormalizationModel(
         )
 
     def to_keras(self, dtype: str = "float32") -> Any:
-        """A built ``keras.layers.BatchNormalization`` that computes, with ``training=False``, what this model computes."""
+        """A built ``keras.layers.BatchNormalization`` that computes, with ``training=False``, what this model
+        computes."""
         return _frameworks.to_keras(self._layer_values(), dtype)
 
     def to_torch(self, dtype: Any = None) -> Any:
@@ -370,7 +371,9 @@ def read_statistics(
         variance = F.when(corrected > 0.0, F.col("stored") * (F.col("w") / corrected)).otherwise(F.lit(0.0))
     n_gamma = list(gamma or [])
     n_beta = list(beta or [])
-    gamma_col = F.element_at(F.array(*[F.lit(float(g)) for g in n_gamma]), F.col("feature") + 1) if n_gamma else F.lit(1.0)
+    gamma_col = (
+        F.element_at(F.array(*[F.lit(float(g)) for g in n_gamma]), F.col("feature") + 1) if n_gamma else F.lit(1.0)
+    )
     beta_col = F.element_at(F.array(*[F.lit(float(b)) for b in n_beta]), F.col("feature") + 1) if n_beta else F.lit(0.0)
     return rows.select(
         "feature",

@@ -69,7 +69,9 @@ def test_to_keras_gives_a_layer_that_computes_what_the_model_computes(spark):
 
     x = features(54)
     frame = vectors_frame(spark, x)
-    model = BatchNormalization(inputCol="features", outputCol="out", gamma=[1.0, 2.0, 0.5, 3.0], beta=[0.0, 1.0, -1.0, 2.0])
+    model = BatchNormalization(
+        inputCol="features", outputCol="out", gamma=[1.0, 2.0, 0.5, 3.0], beta=[0.0, 1.0, -1.0, 2.0]
+    )
     model = model.fit(frame)
     layer = model.to_keras(dtype="float64")
     assert isinstance(layer, keras.layers.BatchNormalization) and layer.built

@@ -27,7 +27,11 @@ def test_gamma_beta_epsilon_and_the_sample_variance_are_applied_as_in_the_formul
     gamma, beta, epsilon = np.array([0.5, 2.0, -1.0]), np.array([1.0, -3.0, 0.25]), 0.1
     frame = vectors_frame(spark, x)
     model = BatchNormalization(
-        inputCol="features", outputCol="out", gamma=gamma.tolist(), beta=beta.tolist(), epsilon=epsilon,
+        inputCol="features",
+        outputCol="out",
+        gamma=gamma.tolist(),
+        beta=beta.tolist(),
+        epsilon=epsilon,
         varianceMode="sample",
     ).fit(frame)
     expected = reference(x, x.mean(axis=0), x.var(axis=0, ddof=1), gamma, beta, epsilon)
@@ -125,9 +129,7 @@ def test_update_with_momentum_is_kerass_moving_average(spark):
     first, second = x[:100], x[100:]
     model = BatchNormalization(inputCol="features", outputCol="out").fit(vectors_frame(spark, first))
     updated = model.setMomentum(0.9).update(vectors_frame(spark, second))
-    np.testing.assert_allclose(
-        updated.mean.toArray(), 0.9 * first.mean(axis=0) + 0.1 * second.mean(axis=0), rtol=1e-12
-    )
+    np.testing.assert_allclose(updated.mean.toArray(), 0.9 * first.mean(axis=0) + 0.1 * second.mean(axis=0), rtol=1e-12)
     np.testing.assert_allclose(
         updated.variance.toArray(), 0.9 * first.var(axis=0) + 0.1 * second.var(axis=0), rtol=1e-10
     )
@@ -149,9 +151,11 @@ def test_inverse_transform_gives_back_the_original_values(spark):
 def test_from_statistics_normalises_with_exactly_the_given_numbers(spark):
     mean, var = np.array([1.0, -2.0, 100.0]), np.array([4.0, 0.25, 0.0])
     gamma, beta = np.array([1.5, 1.0, 2.0]), np.array([0.0, 1.0, -1.0])
-    model = BatchNormalizationModel.fromStatistics(
-        mean.tolist(), var.tolist(), gamma.tolist(), beta.tolist(), epsilon=1e-3
-    ).setInputCol("features").setOutputCol("out")
+    model = (
+        BatchNormalizationModel.fromStatistics(mean.tolist(), var.tolist(), gamma.tolist(), beta.tolist(), epsilon=1e-3)
+        .setInputCol("features")
+        .setOutputCol("out")
+    )
     x = features(22, cols=3, rows=20)
     expected = reference(x, mean, var, gamma, beta, 1e-3)
     np.testing.assert_allclose(

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import inspect
 
+import generate_params
 import pytest
 from conftest import features, java_stages, vectors_frame
 from pyspark.errors import IllegalArgumentException
 
-import generate_params
-from spark_batchnorm import BatchNormalization, BatchNormalizationModel
-from spark_batchnorm import _params
+from spark_batchnorm import BatchNormalization, BatchNormalizationModel, _params
 
 
 def _python_default(stage, name):

@@ -35,7 +35,11 @@ def test_a_model_saved_from_java_loads_in_python_and_transforms_the_same(spark, 
     data = str(tmp_path / "data")
     vectors_frame(spark, x).write.parquet(data)
     java_model = (
-        java_stages(jvm).BatchNormalization().setInputCol("features").setOutputCol("java_out").setEpsilon(0.5)
+        java_stages(jvm)
+        .BatchNormalization()
+        .setInputCol("features")
+        .setOutputCol("java_out")
+        .setEpsilon(0.5)
         .fit(java_spark.read().parquet(data))
     )
     path = str(tmp_path / "java-model")
@@ -66,7 +70,8 @@ def _labelled(spark, x):
 
     labels = (x[:, 0] + x[:, 1] / 1e4 > 60).astype(float)
     return spark.createDataFrame(
-        [(i, Vectors.dense(r.tolist()), float(y)) for i, (r, y) in enumerate(zip(x, labels))], ["id", "features", "label"]
+        [(i, Vectors.dense(r.tolist()), float(y)) for i, (r, y) in enumerate(zip(x, labels))],
+        ["id", "features", "label"],
     )
 
 
@@ -103,11 +108,9 @@ def test_a_pipeline_model_saved_from_java_loads_in_python_with_our_model_class(s
     data = str(tmp_path / "data")
     vectors_frame(spark, x).write.parquet(data)
     stage = java_stages(jvm).BatchNormalization().setInputCol("features").setOutputCol("out")
-    stages = spark.sparkContext._gateway.new_array(jvm.org.apache.spark.ml.PipelineStage, 1) if not _is_remote() else None
-    if stages is None:
-        from pyspark import SparkContext
+    from pyspark import SparkContext
 
-        stages = SparkContext._active_spark_context._gateway.new_array(jvm.org.apache.spark.ml.PipelineStage, 1)
+    stages = SparkContext._active_spark_context._gateway.new_array(jvm.org.apache.spark.ml.PipelineStage, 1)
     stages[0] = stage
     java_pipeline = jvm.org.apache.spark.ml.Pipeline().setStages(stages)
     path = str(tmp_path / "java-pipeline-model")
@@ -116,9 +119,3 @@ def test_a_pipeline_model_saved_from_java_loads_in_python_with_our_model_class(s
     assert type(loaded.stages[0]) is BatchNormalizationModel
     out = output_matrix(loaded.transform(spark.read.parquet(data)), "out")
     np.testing.assert_allclose(out, (x - x.mean(axis=0)) / np.sqrt(x.var(axis=0) + 1e-5), rtol=1e-9, atol=1e-9)
-
-
-def _is_remote() -> bool:
-    from pyspark.sql.utils import is_remote
-
-    return is_remote()

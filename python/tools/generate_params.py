@@ -46,9 +46,7 @@ def _default_source(param: Dict[str, Any], uid: str) -> str:
     value = param["default"]
     if isinstance(value, str) and value.startswith(uid):
         # The output column's default is made from the stage's uid, as in Java.
-        return "self.uid + " + repr(value[len(uid):])
-    if isinstance(value, float):
-        return repr(value)
+        return "self.uid + " + repr(value[len(uid) :])
     return repr(value)
 
 
