@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, List, Optional, Sequence
 
+import numpy as np
 from pyspark import keyword_only
 from pyspark.ml.linalg import DenseVector
 from pyspark.ml.util import JavaMLReadable, JavaMLWritable, MLReader
@@ -293,26 +294,36 @@ class BatchNormalizationModel(
         model = cls.fromStatistics(**_frameworks.torch_statistics(module), varianceMode="sample")
         return model._set(**columns)
 
-    def _layer_values(self) -> dict:
+    def _layer_values(self, path: Optional[str]) -> dict:
+        if is_remote():
+            if path is None:
+                raise NotImplementedError(_CONNECT_ATTRIBUTES.format(what="the statistics") + " Give path= as well.")
+            rows = self.statisticsFrame(path).orderBy("feature").collect()
+            mean, variance = np.array([r["mean"] for r in rows]), np.array([r["variance"] for r in rows])
+            gamma, beta = np.array([r["gamma"] for r in rows]), np.array([r["beta"] for r in rows])
+        else:
+            mean, variance = self.mean.toArray(), self.variance.toArray()
+            gamma, beta = self.gammaValues.toArray(), self.betaValues.toArray()
         return _frameworks.layer_values(
-            mean=self.mean.toArray(),
-            variance=self.variance.toArray(),
-            gamma=self.gammaValues.toArray(),
-            beta=self.betaValues.toArray(),
+            mean=mean,
+            variance=variance,
+            gamma=gamma,
+            beta=beta,
             epsilon=self.getEpsilon(),
             center=self.getCenter(),
             scale=self.getScale(),
         )
 
-    def to_keras(self, dtype: str = "float32") -> Any:
+    def to_keras(self, dtype: str = "float32", path: Optional[str] = None) -> Any:
         """A built ``keras.layers.BatchNormalization`` that computes, with ``training=False``, what this model
-        computes."""
-        return _frameworks.to_keras(self._layer_values(), dtype)
+        computes. On Spark Connect, give ``path``: the statistics are read with :py:meth:`statisticsFrame`."""
+        return _frameworks.to_keras(self._layer_values(path), dtype)
 
-    def to_torch(self, dtype: Any = None) -> Any:
+    def to_torch(self, dtype: Any = None, path: Optional[str] = None) -> Any:
         """A ``torch.nn.BatchNorm1d`` in ``eval()`` mode that computes what this model computes (``float32`` unless
-        ``dtype`` is given)."""
-        return _frameworks.to_torch(self._layer_values(), dtype)
+        ``dtype`` is given). On Spark Connect, give ``path``: the statistics are read with
+        :py:meth:`statisticsFrame`."""
+        return _frameworks.to_torch(self._layer_values(path), dtype)
 
     @classmethod
     def read(cls) -> MLReader["BatchNormalizationModel"]:

@@ -10,8 +10,8 @@ from conftest import columns_frame, features, output_columns, output_matrix, vec
 
 from spark_batchnorm import BatchNormalization, BatchNormalizationModel
 
-pytestmark = pytest.mark.classic_only(
-    "the helpers read the statistics and call fromStatistics, which Spark Connect refuses; use statisticsFrame there"
+CLASSIC_ONLY = pytest.mark.classic_only(
+    "the helpers read the statistics or call fromStatistics, which Spark Connect refuses; see the path= test"
 )
 
 # float64 PyTorch modules compute the formula in the same precision as Spark; float32 layers round their weights and
@@ -37,6 +37,7 @@ def _trained_keras_layer(x: np.ndarray, dtype: str):
     return layer
 
 
+@CLASSIC_ONLY
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_from_keras_computes_what_the_keras_layer_computes_in_inference(spark, dtype):
     import keras
@@ -50,6 +51,7 @@ def test_from_keras_computes_what_the_keras_layer_computes_in_inference(spark, d
     assert model.getEpsilon() == pytest.approx(1e-3) and model.getVarianceMode() == "population"
 
 
+@CLASSIC_ONLY
 def test_from_keras_with_scalar_columns_and_no_gamma_or_beta(spark):
     import keras
 
@@ -64,6 +66,7 @@ def test_from_keras_with_scalar_columns_and_no_gamma_or_beta(spark):
     np.testing.assert_allclose(out, expected, **KERAS)
 
 
+@CLASSIC_ONLY
 def test_to_keras_gives_a_layer_that_computes_what_the_model_computes(spark):
     import keras
 
@@ -79,6 +82,7 @@ def test_to_keras_gives_a_layer_that_computes_what_the_model_computes(spark):
     np.testing.assert_allclose(got, output_matrix(model.transform(frame), "out"), **KERAS)
 
 
+@CLASSIC_ONLY
 def test_to_keras_also_expresses_center_false(spark):
     import keras
 
@@ -103,6 +107,7 @@ def _trained_torch_module(x: np.ndarray, dtype):
     return module.eval()
 
 
+@CLASSIC_ONLY
 @pytest.mark.parametrize("precision", ["float64", "float32"])
 def test_from_torch_computes_what_the_torch_module_computes_in_eval_mode(spark, precision):
     import torch
@@ -118,6 +123,7 @@ def test_from_torch_computes_what_the_torch_module_computes_in_eval_mode(spark, 
     assert model.getVarianceMode() == "sample" and model.getEpsilon() == pytest.approx(1e-3)
 
 
+@CLASSIC_ONLY
 def test_to_torch_gives_an_eval_mode_module_that_computes_what_the_model_computes(spark):
     import torch
 
@@ -140,6 +146,7 @@ def test_to_torch_gives_an_eval_mode_module_that_computes_what_the_model_compute
         ("torch", lambda m: BatchNormalizationModel.from_torch(object(), inputCol="x")),
     ],
 )
+@CLASSIC_ONLY
 def test_a_missing_framework_gives_an_error_naming_the_package_to_install(monkeypatch, spark, module, call):
     model = BatchNormalization(inputCol="features", outputCol="out").fit(vectors_frame(spark, features(59, rows=5)))
     monkeypatch.setitem(sys.modules, module, None)  # what an absent package looks like to import
@@ -147,6 +154,7 @@ def test_a_missing_framework_gives_an_error_naming_the_package_to_install(monkey
         call(model)
 
 
+@CLASSIC_ONLY
 def test_a_layer_of_another_kind_is_refused(spark):
     import keras
     import torch
@@ -155,3 +163,26 @@ def test_a_layer_of_another_kind_is_refused(spark):
         BatchNormalizationModel.from_keras(keras.layers.Dense(2), inputCol="x")
     with pytest.raises(TypeError, match="torch.nn.BatchNorm1d"):
         BatchNormalizationModel.from_torch(torch.nn.BatchNorm2d(2), inputCol="x")
+
+
+@pytest.mark.parametrize("framework", ["keras", "torch"])
+def test_export_on_spark_connect_reads_the_statistics_through_a_path(spark, connect, framework, tmp_path):
+    # The one helper direction that works remotely: the statistics come from statisticsFrame(path).
+    if not connect:
+        pytest.skip("Spark Connect only: classic sessions read the statistics directly")
+    import keras
+    import torch
+
+    x = features(60, cols=3)
+    frame = vectors_frame(spark, x)
+    model = BatchNormalization(inputCol="features", outputCol="out", beta=[1.0, 0.0, -1.0]).fit(frame)
+    with pytest.raises(NotImplementedError, match="path="):
+        model.to_torch() if framework == "torch" else model.to_keras()
+    expected = output_matrix(model.transform(frame), "out")
+    if framework == "torch":
+        with torch.no_grad():
+            got = model.to_torch(torch.float64, path=str(tmp_path / "m"))(torch.tensor(x, dtype=torch.float64)).numpy()
+        np.testing.assert_allclose(got, expected, rtol=TIGHT, atol=TIGHT)
+    else:
+        got = keras.ops.convert_to_numpy(model.to_keras("float64", path=str(tmp_path / "m"))(x, training=False))
+        np.testing.assert_allclose(got, expected, **KERAS)
