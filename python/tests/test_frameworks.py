@@ -11,7 +11,7 @@ from conftest import columns_frame, features, output_columns, output_matrix, vec
 from spark_batchnorm import BatchNormalization, BatchNormalizationModel
 
 CLASSIC_ONLY = pytest.mark.classic_only(
-    "the helpers read the statistics or call fromStatistics, which Spark Connect refuses; see the path= test"
+    "the conversions read the statistics or call fromStatistics, which Spark Connect refuses; see the path= test"
 )
 
 # float64 PyTorch modules compute the formula in the same precision as Spark; float32 layers round their weights and
@@ -167,7 +167,7 @@ def test_a_layer_of_another_kind_is_refused(spark):
 
 @pytest.mark.parametrize("framework", ["keras", "torch"])
 def test_export_on_spark_connect_reads_the_statistics_through_a_path(spark, connect, framework, tmp_path):
-    # The one helper direction that works remotely: the statistics come from statisticsFrame(path).
+    # The one conversion direction that works remotely: the statistics come from statisticsFrame(path).
     if not connect:
         pytest.skip("Spark Connect only: classic sessions read the statistics directly")
     import keras
