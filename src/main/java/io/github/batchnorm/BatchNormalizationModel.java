@@ -52,6 +52,15 @@ public final class BatchNormalizationModel extends Model<BatchNormalizationModel
     private final ParamDefinitions paramDefinitions;
     private final FeatureStatistics statistics;
 
+    /**
+     * A model with no features, for Java's {@code ServiceLoader}: Spark Connect's ML service lists the stages registered
+     * under {@code META-INF/services}, and that listing needs a public no-argument constructor on every class in it.
+     */
+    public BatchNormalizationModel() {
+        this(Identifiable$.MODULE$.randomUID("batchNorm"), FeatureStatistics.running(new double[0], new double[0],
+                VarianceMode.POPULATION));
+    }
+
     /** Creates a model from fitted statistics. */
     public BatchNormalizationModel(String uid, FeatureStatistics statistics) {
         this.uid = uid;
