@@ -30,8 +30,12 @@ batchnorm_build() {
   if [ ! -s "$classpath_file" ] || [ ! -s "$flags_file" ] || [ "$BATCHNORM_ROOT/pom.xml" -nt "$classpath_file" ]; then
     "${mvn_quiet[@]}" dependency:build-classpath -Dmdep.includeScope=compile -Dmdep.outputFile="$classpath_file" 2>&1 \
       | sed 's/\x1b\[[0-9;]*m//g' >&2
+    # Maven writes colour resets to stderr even in batch mode; strip them there too, so a job's stderr holds only its
+    # own message.
     "${mvn_quiet[@]}" org.apache.maven.plugins:maven-help-plugin:3.5.1:evaluate -Dexpression=spark.jvm.flags \
-      -DforceStdout | sed "s/\x1b\[[0-9;]*m//g" > "$flags_file.tmp"
+      -DforceStdout 2>"$flags_file.log" | sed "s/\x1b\[[0-9;]*m//g" > "$flags_file.tmp"
+    sed "s/\x1b\[[0-9;]*m//g" "$flags_file.log" | grep -v '^$' >&2 || true
+    rm -f "$flags_file.log"
     mv "$flags_file.tmp" "$flags_file"
   fi
   BATCHNORM_CLASSPATH="$(cat "$classpath_file")"

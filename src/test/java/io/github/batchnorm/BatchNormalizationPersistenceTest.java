@@ -70,7 +70,14 @@ class BatchNormalizationPersistenceTest {
     void estimatorSavesAndLoadsWithEveryParam() throws IOException {
         BatchNormalization estimator = new BatchNormalization().setInputCol("features").setOutputCol("y")
                 .setEpsilon(1e-3).setCenter(false).setScale(true).setGamma(1, 2, 3, 4, 5).setBeta(0, 0, 0, 0, 1)
-                .setVarianceMode("sample").setAggregationDepth(3).setWeightCol("w").setHandleInvalid("keep");
+                .setVarianceMode("sample").setAggregationDepth(3).setWeightCol("w").setHandleInvalid("keep")
+                .setMomentum(0.8).setSummation("exact");
+        for (Param<?> param : estimator.params()) {
+            // inputCols and outputCols exclude inputCol and outputCol; every other param gets a value of its own.
+            if (!List.of("inputCols", "outputCols").contains(param.name())) {
+                assertTrue(estimator.isSet(param), param.name() + " is set, so that its save and load is tested");
+            }
+        }
         estimator.save(path("estimator"));
         BatchNormalization loaded = BatchNormalization.load(path("estimator"));
         assertEquals(estimator.uid(), loaded.uid());
@@ -86,6 +93,8 @@ class BatchNormalizationPersistenceTest {
         }
         assertArrayEquals(new double[] {1, 2, 3, 4, 5}, loaded.getGamma());
         assertEquals(3, loaded.getAggregationDepth());
+        assertEquals(0.8, loaded.getOrDefault(loaded.getParam("momentum")));
+        assertEquals("exact", loaded.getOrDefault(loaded.getParam("summation")));
     }
 
     @Test
@@ -225,8 +234,30 @@ class BatchNormalizationPersistenceTest {
         CrossValidatorModel cv = new CrossValidator().setEstimator(pipeline).setEstimatorParamMaps(grid)
                 .setEvaluator(new BinaryClassificationEvaluator()).setNumFolds(2).setSeed(3).fit(labelled);
         assertEquals(2, cv.avgMetrics().length);
+        for (double metric : cv.avgMetrics()) {
+            assertTrue(metric >= 0 && metric <= 1, "an area under the ROC curve: " + metric);
+        }
+        double bestEpsilon = cv.avgMetrics()[0] >= cv.avgMetrics()[1] ? 1e-5 : 1.0;
         PipelineModel best = (PipelineModel) cv.bestModel();
-        assertInstanceOf(BatchNormalizationModel.class, best.stages()[0]);
+        BatchNormalizationModel normalizer = assertInstanceOf(BatchNormalizationModel.class, best.stages()[0]);
+        // The best param map, refitted on all the rows: the reference's statistics, and its epsilon in the transform.
+        assertEquals(bestEpsilon, normalizer.getEpsilon());
+        double[][] values = Data.sparse(41, 300, 5, 0.5);
+        ExactReference reference = ExactReference.of(values);
+        assertEquals(300, normalizer.count());
+        for (int j = 0; j < 5; j++) {
+            double variance = reference.populationVariance(j);
+            assertClose(reference.mean(j), normalizer.mean().apply(j), 1e-12, Math.sqrt(variance), "mean " + j);
+            assertRelative(variance, normalizer.variance().apply(j), 1e-12, "variance " + j);
+        }
+        for (Row row : best.transform(labelled).select("id", "normalized").collectAsList()) {
+            int id = (int) row.getLong(0);
+            Vector y = (Vector) row.get(1);
+            for (int j = 0; j < 5; j++) {
+                assertClose(reference.normalize(j, values[id][j], false, bestEpsilon, 1, 0, true, true), y.apply(j),
+                        1e-12, 1.0, "row " + id + " feature " + j);
+            }
+        }
     }
 
     @Test

@@ -2,13 +2,17 @@ package io.github.batchnorm;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.batchnorm.stats.FeatureStatistics;
 import io.github.batchnorm.testing.Data;
 import io.github.batchnorm.testing.SparkTestSession;
+import io.github.batchnorm.testing.TreeAggregations;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
 import java.util.SplittableRandom;
 import org.apache.spark.TaskContext;
 import org.apache.spark.api.java.function.MapPartitionsFunction;
@@ -23,6 +27,7 @@ import org.apache.spark.sql.types.StructType;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.spark.scheduler.SparkListener;
 import org.apache.spark.scheduler.SparkListenerTaskEnd;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
@@ -32,9 +37,14 @@ class BitIdenticalStatisticsTest {
     private static final int[] PARTITIONINGS = {1, 2, 7, 64};
     private static Dataset<Row> table;
 
+    /** Adaptive execution may merge small shuffle partitions; the partition counts here are the cases under test. */
+    private static final String COALESCE = "spark.sql.adaptive.coalescePartitions.enabled";
+    private static String coalesceBefore;
+
     @BeforeAll
     static void makeTable() {
-        SparkTestSession.get();
+        coalesceBefore = SparkTestSession.get().conf().get(COALESCE);
+        SparkTestSession.get().conf().set(COALESCE, "false");
         double[][] dense = Data.dense(91, 3000, 4);
         double[][] sparse = Data.sparse(92, 3000, 6, 0.2);
         SplittableRandom random = new SplittableRandom(93);
@@ -52,6 +62,11 @@ class BitIdenticalStatisticsTest {
         table.count();
     }
 
+    @AfterAll
+    static void restoreCoalescing() {
+        SparkTestSession.get().conf().set(COALESCE, coalesceBefore);
+    }
+
     private static List<BatchNormalization> estimators() {
         return List.of(
                 new BatchNormalization().setInputCol("dense").setOutputCol("y"),
@@ -65,17 +80,58 @@ class BitIdenticalStatisticsTest {
         return estimator.copy(new org.apache.spark.ml.param.ParamMap()).setSummation("exact").fit(data).statistics();
     }
 
+    /**
+     * Tree levels that Spark's {@code treeAggregate} builds over each partitioning (the loop in {@code RDD.treeAggregate}:
+     * scale = max(ceil(n^(1/depth)), 2), and a level while n > scale + ceil(n / scale)). At depth 4, 64 partitions give a
+     * three-level tree; four or fewer partitions give none at any depth, which is why the cases need more than the
+     * session's four shuffle partitions.
+     */
+    private static final Map<Integer, Integer> LEVELS_AT_DEPTH_2 = Map.of(1, 0, 2, 0, 7, 1, 64, 1);
+    private static final Map<Integer, Integer> LEVELS_AT_DEPTH_4 = Map.of(1, 0, 2, 0, 7, 1, 64, 3);
+
     @Test
     void partitioningShuffledOrderAndDepthDoNotChangeABit() {
-        for (BatchNormalization estimator : estimators()) {
-            FeatureStatistics reference = fit(estimator, table.coalesce(1));
-            for (int partitions : PARTITIONINGS) {
-                Dataset<Row> shuffled = table.repartition(partitions).orderBy(functions.rand(partitions));
-                assertEquals(reference, fit(estimator, table.repartition(partitions)), partitions + " partitions");
-                assertEquals(reference, fit(estimator, shuffled), partitions + " partitions, shuffled");
-                assertEquals(reference, fit(estimator.copy(new org.apache.spark.ml.param.ParamMap())
-                        .setAggregationDepth(4), shuffled), partitions + " partitions, depth 4");
+        try (TreeAggregations trees = TreeAggregations.listen(SparkTestSession.get().sparkContext())) {
+            for (BatchNormalization estimator : estimators()) {
+                FeatureStatistics reference = fit(estimator, table.coalesce(1));
+                for (int partitions : PARTITIONINGS) {
+                    // Hash-partitioned on a random key into exactly that many partitions (an explicit number, which
+                    // adaptive execution keeps), then each partition put in random order.
+                    Dataset<Row> shuffled = table.repartition(partitions, functions.rand(partitions))
+                            .sortWithinPartitions(functions.rand(partitions + 1));
+                    Dataset<Row> roundRobin = table.repartition(partitions);
+                    assertEquals(partitions, roundRobin.rdd().getNumPartitions(), "round-robin partitions");
+                    assertEquals(partitions, shuffled.rdd().getNumPartitions(), "shuffled partitions");
+
+                    trees.clear();
+                    assertEquals(reference, fit(estimator, roundRobin), partitions + " partitions");
+                    assertEquals(new TreeAggregations.Shape(partitions, LEVELS_AT_DEPTH_2.get(partitions)), trees.only(),
+                            partitions + " partitions at depth 2");
+
+                    trees.clear();
+                    assertEquals(reference, fit(estimator, shuffled), partitions + " partitions, shuffled");
+                    assertEquals(new TreeAggregations.Shape(partitions, LEVELS_AT_DEPTH_2.get(partitions)), trees.only(),
+                            partitions + " shuffled partitions at depth 2");
+
+                    trees.clear();
+                    assertEquals(reference, fit(estimator.copy(new org.apache.spark.ml.param.ParamMap())
+                            .setAggregationDepth(4), shuffled), partitions + " partitions, depth 4");
+                    assertEquals(new TreeAggregations.Shape(partitions, LEVELS_AT_DEPTH_4.get(partitions)), trees.only(),
+                            partitions + " shuffled partitions at depth 4");
+                }
             }
+        }
+    }
+
+    @Test
+    void theDeepestCaseBuildsATreeOfMoreThanOneLevel() {
+        // The claim "any depth" is only tested if some case merges through more than one level of executors.
+        int partitions = Arrays.stream(PARTITIONINGS).max().getAsInt();
+        assertTrue(LEVELS_AT_DEPTH_4.get(partitions) > 1);
+        try (TreeAggregations trees = TreeAggregations.listen(SparkTestSession.get().sparkContext())) {
+            fit(new BatchNormalization().setInputCol("dense").setOutputCol("y").setAggregationDepth(4),
+                    table.repartition(partitions));
+            assertTrue(trees.only().levels() > 1, "levels at depth 4 over " + partitions + " partitions: " + trees.only());
         }
     }
 

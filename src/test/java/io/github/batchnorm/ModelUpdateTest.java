@@ -180,6 +180,12 @@ class ModelUpdateTest {
         assertEquals(before, model.statistics(), "the original keeps its statistics");
         assertEquals(100, model.count());
         assertEquals(200, updated.count());
+        ExactReference first = ExactReference.of(rows(all, 0, 100));
+        ExactReference both = ExactReference.of(all);
+        for (int j = 0; j < 3; j++) {
+            assertMatchesReference(first, j, model.statistics(), j, "original, feature " + j);
+            assertMatchesReference(both, j, updated.statistics(), j, "updated, feature " + j);
+        }
         assertEquals(model.uid(), updated.uid());
         assertSame(estimator, updated.parent());
         assertEquals(1e-3, updated.getEpsilon());
@@ -226,7 +232,17 @@ class ModelUpdateTest {
                 Expect.illegalArgument(() -> model.update(renamed)));
         assertEquals(0, Expect.jobsRunBefore(spark, () -> model.update(renamed)));
         // Already-normalised data still holds its inputs; update reads them and never writes the output column.
-        assertEquals(60, model.update(model.transform(data)).count());
+        BatchNormalizationModel updated = model.update(model.transform(data));
+        assertEquals(60, updated.count());
+        double[][] values = Data.dense(109, 30, 2);
+        double[][] twice = new double[60][];
+        for (int i = 0; i < 60; i++) {
+            twice[i] = values[i % 30];
+        }
+        ExactReference reference = ExactReference.of(twice);
+        for (int j = 0; j < 2; j++) {
+            assertMatchesReference(reference, j, updated.statistics(), j, "the rows twice, feature " + j);
+        }
     }
 
     @Test

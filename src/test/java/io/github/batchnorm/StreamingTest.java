@@ -17,8 +17,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
+import org.apache.spark.api.java.function.VoidFunction2;
 import org.apache.spark.ml.linalg.SQLDataTypes;
 import org.apache.spark.ml.linalg.Vector;
 import org.apache.spark.ml.linalg.Vectors;
@@ -207,6 +209,120 @@ class StreamingTest {
         assertEquals(2, resumed.lastBatchId(), "the restarted query went on with the next micro-batch");
         assertSameStatistics(estimator().fit(union(3)).statistics(),
                 BatchNormalizationModel.load(path("model")).statistics(), "after the restart");
+    }
+
+    /** Passes micro-batches to a running model and records, in order, each batch id and whether it was applied. */
+    private static final class RecordingBatches implements VoidFunction2<Dataset<Row>, Long> {
+        private static final long serialVersionUID = 1L;
+        final RunningModel running;
+        final List<Long> ids = new CopyOnWriteArrayList<>();
+        final List<Boolean> applied = new CopyOnWriteArrayList<>();
+
+        RecordingBatches(RunningModel running) {
+            this.running = running;
+        }
+
+        @Override
+        public void call(Dataset<Row> batch, Long batchId) {
+            ids.add(batchId);
+            applied.add(running.update(batch, batchId));
+        }
+    }
+
+    /** Runs micro-batches 0 to 2 through a fresh running model and stops the query. */
+    private MemoryStream<Row> runThreeBatches() throws Exception {
+        MemoryStream<Row> stream = memoryStream();
+        RecordingBatches first = new RecordingBatches(RunningModel.resume(path("model"), estimator()));
+        StreamingQuery query = stream.toDF().writeStream().foreachBatch(first)
+                .option("checkpointLocation", path("checkpoint")).start();
+        try {
+            for (int k = 0; k < 3; k++) {
+                add(stream, batches.get(k));
+                query.processAllAvailable();
+                if (k == 1) {
+                    copyDirectory(directory.resolve("model"), directory.resolve("model-after-batch-1"));
+                }
+            }
+        } finally {
+            query.stop();
+        }
+        assertEquals(List.of(0L, 1L, 2L), first.ids);
+        return stream;
+    }
+
+    /**
+     * The checkpoint a crash during micro-batch 2 leaves: Spark writes a batch's offsets before running it and its commit
+     * after, so a crash in between leaves offsets/2 without commits/2.
+     */
+    private void forgetTheCommitOfBatch2() throws IOException {
+        Path commits = directory.resolve("checkpoint/commits");
+        assertTrue(Files.exists(commits.resolve("2")), "batch 2 was committed before the simulated crash");
+        assertTrue(Files.exists(directory.resolve("checkpoint/offsets/2")));
+        Files.delete(commits.resolve("2"));
+        Files.deleteIfExists(commits.resolve(".2.crc"));
+    }
+
+    /** Restarts the query from the checkpoint with a resumed running model, then feeds micro-batch 3. */
+    private RecordingBatches restartAndFeedBatch3(MemoryStream<Row> stream) throws Exception {
+        RecordingBatches restarted = new RecordingBatches(RunningModel.resume(path("model"), estimator()));
+        StreamingQuery query = stream.toDF().writeStream().foreachBatch(restarted)
+                .option("checkpointLocation", path("checkpoint")).start();
+        try {
+            query.processAllAvailable();
+            add(stream, batches.get(3));
+            query.processAllAvailable();
+        } finally {
+            query.stop();
+        }
+        assertTrue(Files.exists(directory.resolve("checkpoint/commits/2")), "the replayed batch was committed");
+        return restarted;
+    }
+
+    private static void copyDirectory(Path from, Path to) throws IOException {
+        try (Stream<Path> files = Files.walk(from)) {
+            for (Path file : files.collect(Collectors.toList())) {
+                Files.copy(file, to.resolve(from.relativize(file).toString()));
+            }
+        }
+    }
+
+    private static void deleteDirectory(Path directory) throws IOException {
+        try (Stream<Path> files = Files.walk(directory)) {
+            for (Path file : files.sorted(java.util.Comparator.reverseOrder()).collect(Collectors.toList())) {
+                Files.delete(file);
+            }
+        }
+    }
+
+    @Test
+    void aCrashAfterTheModelWasSavedReplaysTheBatchOnceAndDoesNotCountItAgain() throws Exception {
+        MemoryStream<Row> stream = runThreeBatches();
+        forgetTheCommitOfBatch2();
+
+        RecordingBatches restarted = restartAndFeedBatch3(stream);
+        assertEquals(List.of(2L, 3L), restarted.ids, "Spark ran batch 2 again, once, then went on");
+        assertEquals(List.of(false, true), restarted.applied, "the saved model already had batch 2");
+        BatchNormalizationModel saved = BatchNormalizationModel.load(path("model"));
+        assertEquals(4 * BATCH_ROWS, saved.count(), "every row counted once");
+        assertSameStatistics(estimator().fit(union(4)).statistics(), saved.statistics(), "after the replay");
+        assertEquals(3, restarted.running.lastBatchId());
+    }
+
+    @Test
+    void aCrashBeforeTheModelWasSavedReplaysTheBatchOnceAndCountsItOnce() throws Exception {
+        MemoryStream<Row> stream = runThreeBatches();
+        forgetTheCommitOfBatch2();
+        // The save is all-or-nothing: a crash before it completes leaves the model of batches 0 and 1.
+        deleteDirectory(directory.resolve("model"));
+        Files.move(directory.resolve("model-after-batch-1"), directory.resolve("model"));
+
+        RecordingBatches restarted = restartAndFeedBatch3(stream);
+        assertEquals(List.of(2L, 3L), restarted.ids, "Spark ran batch 2 again, once, then went on");
+        assertEquals(List.of(true, true), restarted.applied, "the saved model did not have batch 2 yet");
+        BatchNormalizationModel saved = BatchNormalizationModel.load(path("model"));
+        assertEquals(4 * BATCH_ROWS, saved.count(), "every row counted once");
+        assertSameStatistics(estimator().fit(union(4)).statistics(), saved.statistics(), "after the replay");
+        assertEquals(List.of("checkpoint", "model"), siblings());
     }
 
     @Test

@@ -26,7 +26,8 @@ final class ModelFiles {
             return BatchNormalizationModel.load(path);
         } catch (RuntimeException e) {
             if (e instanceof IllegalArgumentException) {
-                throw e;
+                // Spark's reader rejects another stage's model with its own require: still the user's path to fix.
+                throw new UsageException(e.getMessage(), e);
             }
             throw new UsageException("'" + path + "' is not a readable batchnorm model: " + e.getMessage());
         }

@@ -1,15 +1,21 @@
 package io.github.batchnorm.jobs;
 
+import static io.github.batchnorm.testing.Tolerance.assertClose;
+import static io.github.batchnorm.testing.Tolerance.assertRelative;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.github.batchnorm.BatchNormalization;
 import io.github.batchnorm.BatchNormalizationModel;
 import io.github.batchnorm.testing.Data;
+import io.github.batchnorm.testing.ExactReference;
 import io.github.batchnorm.testing.SparkTestSession;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -18,6 +24,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
+import org.apache.spark.SparkException;
 import org.apache.spark.ml.linalg.SQLDataTypes;
 import org.apache.spark.ml.linalg.Vector;
 import org.apache.spark.ml.linalg.Vectors;
@@ -36,8 +43,14 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 @DisplayName("The batchnorm command, run in-process on temporary directories")
 class BatchNormJobTest {
+    private static final double TIGHT = 1e-12;
+    private static final int ROWS = 200;
+
     private static SparkSession spark;
     private static Dataset<Row> table;
+    /** The features the job reads from the table: columns a, b, c (an int), and the vector v. */
+    private static double[][] scalars;
+    private static double[][] vectors;
 
     @TempDir
     Path directory;
@@ -45,9 +58,12 @@ class BatchNormJobTest {
     @BeforeAll
     static void makeTable() {
         spark = SparkTestSession.get();
-        double[][] values = Data.dense(71, 200, 3);
+        double[][] values = Data.dense(71, ROWS, 3);
+        vectors = values;
+        scalars = new double[ROWS][];
         List<Row> rows = new ArrayList<>();
         for (int r = 0; r < values.length; r++) {
+            scalars[r] = new double[] {values[r][0], values[r][1], (int) Math.round(values[r][2])};
             rows.add(RowFactory.create((long) r, values[r][0], values[r][1], (int) Math.round(values[r][2]),
                     Vectors.dense(values[r])));
         }
@@ -58,6 +74,34 @@ class BatchNormJobTest {
 
     private String path(String name) {
         return directory.resolve(name).toString();
+    }
+
+    /**
+     * Checks a model the job saved against the BigDecimal reference of the input rows: same count, mean and variance
+     * (to 1e-12 relative to the spread), so a job that read other rows or columns fails.
+     */
+    private static void assertFittedStatistics(double[][] input, BatchNormalizationModel model, boolean sample) {
+        ExactReference reference = ExactReference.of(input);
+        for (int j = 0; j < input[0].length; j++) {
+            double variance = sample ? reference.sampleVariance(j) : reference.populationVariance(j);
+            assertEquals(ROWS, model.statistics().count()[j], "count of feature " + j);
+            assertClose(reference.mean(j), model.mean().apply(j), TIGHT, Math.sqrt(variance), "mean of feature " + j);
+            assertRelative(variance, model.variance().apply(j), TIGHT, "variance of feature " + j);
+        }
+    }
+
+    /** Rows of a written table by their id. */
+    private static Row[] byId(Dataset<Row> written) {
+        Row[] rows = new Row[ROWS];
+        for (Row row : written.collectAsList()) {
+            int id = ((Number) row.get(row.fieldIndex("id"))).intValue();
+            assertNull(rows[id], "row " + id + " written once");
+            rows[id] = row;
+        }
+        for (int id = 0; id < ROWS; id++) {
+            assertNotNull(rows[id], "row " + id + " written");
+        }
+        return rows;
     }
 
     /** Writes the scalar columns (and, except for CSV, the vector column) in a format. */
@@ -92,23 +136,24 @@ class BatchNormJobTest {
             assertTrue(result.out().contains("Before (fitted statistics):"), result.out());
             assertTrue(result.out().contains("After (statistics of the normalised output):"), result.out());
 
-            BatchNormalizationModel model = BatchNormalizationModel.load(path("model-" + outputFormat));
+            assertFittedStatistics(scalars, BatchNormalizationModel.load(path("model-" + outputFormat)), false);
             var reader = spark.read().format(outputFormat);
             if (outputFormat.equals("csv")) {
                 reader = reader.option("header", "true").option("inferSchema", "true");
             }
             Dataset<Row> written = reader.load(output);
-            assertEquals(200, written.count());
             for (String column : List.of("id", "a", "b", "c", "a_bn", "b_bn", "c_bn")) {
                 assertTrue(List.of(written.columns()).contains(column), outputFormat + " output has " + column);
             }
-            List<Row> expected = model.transform(table).orderBy("id").select("a_bn", "b_bn", "c_bn").collectAsList();
-            List<Row> actual = written.orderBy("id").select("a_bn", "b_bn", "c_bn").collectAsList();
-            for (int r = 0; r < expected.size(); r++) {
+            // Text formats print doubles in full (shortest round-trip form), so CSV and JSON are held to the same bound.
+            ExactReference reference = ExactReference.of(scalars);
+            Row[] rows = byId(written);
+            for (int r = 0; r < ROWS; r++) {
                 for (int j = 0; j < 3; j++) {
-                    // Text formats print doubles in full (shortest round-trip form), so even CSV and JSON are exact.
-                    assertEquals(expected.get(r).getDouble(j), ((Number) actual.get(r).get(j)).doubleValue(),
-                            outputFormat + " row " + r + " column " + j);
+                    double expected = reference.normalize(j, scalars[r][j], false, 1e-5, 1, 0, true, true);
+                    double actual = ((Number) rows[r].get(rows[r].fieldIndex(List.of("a_bn", "b_bn", "c_bn").get(j))))
+                            .doubleValue();
+                    assertClose(expected, actual, TIGHT, 1.0, outputFormat + " row " + r + " column " + j);
                 }
             }
         }
@@ -129,11 +174,21 @@ class BatchNormJobTest {
         for (String column : List.of("v_0", "v_1", "v_2", "v_bn_0", "v_bn_1", "v_bn_2")) {
             assertTrue(List.of(flat.columns()).contains(column), "CSV has " + column + ": " + List.of(flat.columns()));
         }
-        Row firstParquet = written.orderBy("id").select("v_bn").first();
-        Row firstCsv = flat.orderBy("id").select("v_bn_0", "v_bn_1", "v_bn_2").first();
-        Vector expected = firstParquet.getAs(0);
-        assertArrayEquals(expected.toArray(), new double[] {firstCsv.getDouble(0), firstCsv.getDouble(1),
-            firstCsv.getDouble(2)});
+        assertFittedStatistics(vectors, BatchNormalizationModel.load(path("model")), false);
+        ExactReference reference = ExactReference.of(vectors);
+        Row[] parquetRows = byId(written);
+        Row[] csvRows = byId(flat);
+        for (int r = 0; r < ROWS; r++) {
+            Vector fromParquet = parquetRows[r].getAs("v_bn");
+            for (int j = 0; j < 3; j++) {
+                double expected = reference.normalize(j, vectors[r][j], false, 1e-5, 1, 0, true, true);
+                assertClose(expected, fromParquet.apply(j), TIGHT, 1.0, "parquet row " + r + " feature " + j);
+                assertEquals(fromParquet.apply(j), csvRows[r].getDouble(csvRows[r].fieldIndex("v_bn_" + j)),
+                        "CSV row " + r + " feature " + j + " as written to Parquet");
+                assertEquals(vectors[r][j], csvRows[r].getDouble(csvRows[r].fieldIndex("v_" + j)),
+                        "CSV row " + r + " input " + j);
+            }
+        }
     }
 
     @Test
@@ -149,11 +204,13 @@ class BatchNormJobTest {
         assertEquals(0, describe.exitCode(), describe.err());
         JsonNode json = new ObjectMapper().readTree(describe.out());
         BatchNormalizationModel model = BatchNormalizationModel.load(path("model"));
+        assertFittedStatistics(scalars, model, true);
         assertEquals(List.of("a", "b", "c"), List.of(new ObjectMapper().treeToValue(json.get("inputCols"), String[].class)));
         assertEquals(0.001, json.get("epsilon").doubleValue());
         assertEquals("sample", json.get("varianceMode").textValue());
         for (int j = 0; j < 3; j++) {
-            assertEquals(model.statistics().count()[j], json.get("count").get(j).longValue());
+            // The JSON prints the saved model's doubles exactly, and those match the reference (checked above).
+            assertEquals(ROWS, json.get("count").get(j).longValue());
             assertEquals(model.mean().apply(j), Double.parseDouble(json.get("mean").get(j).asText()), "mean " + j);
             assertEquals(model.variance().apply(j), Double.parseDouble(json.get("variance").get(j).asText()),
                     "variance " + j);
@@ -280,6 +337,38 @@ class BatchNormJobTest {
         Path committed = Path.of("data", "people.csv");
         assertEquals(Files.readString(committed), generated, "data/people.csv is what the default generator writes");
         assertEquals(List.of("one.csv", "two.csv"), entries());
+    }
+
+    @Test
+    void anIllegalArgumentThrownBySparkItselfIsAFailureNotBadInput() {
+        // Spark's own require (Range: step must not be 0), as the job would meet it from Spark's or Hadoop's internals.
+        IllegalArgumentException internal = assertThrows(IllegalArgumentException.class,
+                () -> spark.range(0, 10, 0).count());
+        assertFalse(internal.getStackTrace()[0].getClassName().startsWith("io.github.batchnorm."),
+                "thrown outside this project");
+        assertEquals(1, Failures.classify(internal).exitCode(), internal.getMessage());
+        // The shapes in which a task's failure reaches the job: inside a SparkException, and that rethrown on the
+        // driver as an IllegalArgumentException carrying the message (as the fit does).
+        SparkException aborted = new SparkException("Job aborted due to stage failure", internal);
+        assertEquals(1, Failures.classify(aborted).exitCode());
+        assertEquals(1, Failures.classify(new IllegalArgumentException(internal.getMessage(), aborted)).exitCode());
+        assertEquals(1, Failures.classify(new RuntimeException("wrapped", internal)).exitCode());
+    }
+
+    @Test
+    void anIllegalArgumentFromOurOwnChecksIsBadInputInEveryShape() {
+        IllegalArgumentException onTheDriver = assertThrows(IllegalArgumentException.class,
+                () -> new BatchNormalization().setInputCols("a", "zzz").fit(table));
+        assertEquals(new Failures.Outcome(2, onTheDriver.getMessage()), Failures.classify(onTheDriver));
+        // Thrown inside a task (a NaN met by the exact summation) and rethrown by the fit with its message.
+        Dataset<Row> withNaN = spark.createDataFrame(List.of(RowFactory.create(1.0), RowFactory.create(Double.NaN)),
+                new StructType().add("x", DataTypes.DoubleType));
+        IllegalArgumentException inATask = assertThrows(IllegalArgumentException.class,
+                () -> new BatchNormalization().setInputCols("x").setOutputCols("y").setSummation("exact").fit(withNaN));
+        assertTrue(inATask.getCause() instanceof SparkException, "failed in a task: " + inATask.getCause());
+        assertEquals(new Failures.Outcome(2, inATask.getMessage()), Failures.classify(inATask));
+        assertEquals(new Failures.Outcome(2, inATask.getMessage()),
+                Failures.classify(new RuntimeException("wrapped", inATask)));
     }
 
     @Test
