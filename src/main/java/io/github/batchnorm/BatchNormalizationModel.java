@@ -149,7 +149,7 @@ public final class BatchNormalizationModel extends Model<BatchNormalizationModel
 
     /**
      * Appends the normalised column(s). Vector input goes through a function over the broadcast coefficients; scalar and
-     * array input through plain SQL expressions that whole-stage code generation compiles.
+     * array input through plain SQL expressions, with no user code in the plan.
      */
     @Override
     public Dataset<Row> transform(Dataset<?> dataset) {

@@ -12,7 +12,8 @@ import org.apache.spark.sql.types.DataTypes;
 
 /**
  * The transform of scalar and array columns, built from Spark SQL expressions ({@code (x - mean) * a + beta} with
- * literal coefficients) rather than a UDF, so the optimizer sees through it and whole-stage code generation compiles it.
+ * literal coefficients) rather than a UDF, so the optimizer sees through it; whole-stage code generation compiles the
+ * scalar form (Spark evaluates the higher-order {@code transform} of arrays outside it, still with no user code).
  * Invalid values are handled in the same expressions: {@code raise_error} for "error", a filter for "skip", a
  * pass-through for "keep".
  */
