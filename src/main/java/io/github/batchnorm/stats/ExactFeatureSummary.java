@@ -186,6 +186,12 @@ public final class ExactFeatureSummary implements FeatureAccumulator {
     }
 
 
+    /** Always true: exact sums refuse NaN and infinity as they are added. */
+    @Override
+    public boolean isFinite() {
+        return true;
+    }
+
     @Override
     public FeatureStatistics toStatistics() {
         return moments().toStatistics();

@@ -440,6 +440,20 @@ public final class FastFeatureSummary implements FeatureAccumulator {
         variance = new double[size];
     }
 
+    /** Reads the running statistics and the open block as they are, without closing the block. */
+    @Override
+    public boolean isFinite() {
+        for (int j = 0; j < Math.max(dimension, 0); j++) {
+            if (!Double.isFinite(shift[j]) || !Double.isFinite(shiftedMean[j]) || !Double.isFinite(variance[j])) {
+                return false;
+            }
+            if (blockRows > 0 && !(Double.isFinite(blockSum[j]) && Double.isFinite(blockSquareSum[j]))) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     /** The number of features, or -1 if no row has been added yet. */
     @Override
     public int dimension() {

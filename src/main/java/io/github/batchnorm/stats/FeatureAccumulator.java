@@ -38,6 +38,12 @@ public interface FeatureAccumulator extends Serializable {
     /** Number of rows added with positive weight. */
     long count();
 
+    /**
+     * Whether every running sum is finite; does not change the accumulator. A NaN or infinite value added as a valid
+     * value always leaves a non-finite sum, so a fit that does not check values one by one learns here whether it must.
+     */
+    boolean isFinite();
+
 
     /**
      * The statistics of everything added so far.

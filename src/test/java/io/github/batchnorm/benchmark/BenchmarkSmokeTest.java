@@ -29,6 +29,7 @@ class BenchmarkSmokeTest {
         List<String> rows = Files.readAllLines(table).stream().filter(line -> line.startsWith("| quick"))
                 .collect(Collectors.toList());
         for (String contender : List.of("BatchNormalization.fit", "BatchNormalization.fit, summation=exact",
+                "BatchNormalization.fit, handleInvalid=keep",
                 "StandardScaler.fit", "scan floor (sum every value)", "BatchNormalizationModel.transform",
                 "StandardScalerModel.transform", "column unchanged (floor)", "SQL avg + var_pop (floor)",
                 "plain (c - m) * a + b (floor)")) {
@@ -40,6 +41,6 @@ class BenchmarkSmokeTest {
             assertTrue(seconds > 0, row);
             assertTrue(Double.parseDouble(cells[6].trim()) > 0, "ratio to the floor: " + row);
         }
-        assertEquals(2 * (4 + 3) + (3 + 2), rows.size(), "dense and sparse: 4 fit + 3 transform rows; scalar: 3 + 2");
+        assertEquals(2 * (5 + 3) + (3 + 2), rows.size(), "dense and sparse: 5 fit + 3 transform rows; scalar: 3 + 2");
     }
 }

@@ -4,6 +4,8 @@ import static io.github.batchnorm.testing.Tolerance.assertClose;
 import static io.github.batchnorm.testing.Tolerance.assertRelative;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import io.github.batchnorm.testing.Data;
@@ -56,6 +58,27 @@ class FastFeatureSummaryTest {
             assertRelative(reference.populationVariance(j), population[j], TIGHT, "population variance of feature " + j);
             assertRelative(reference.sampleVariance(j), sample[j], TIGHT, "sample variance of feature " + j);
         }
+    }
+
+    @Test
+    void askingWhetherTheSumsAreFiniteChangesNothingEvenWithABlockOpen() throws Exception {
+        FastFeatureSummary summary = new FastFeatureSummary();
+        for (double[] row : Data.dense(17, FastFeatureSummary.BLOCK_ROWS + 40, 3)) {
+            summary.add(row, 1.0);
+        }
+        byte[] before = serialized(summary);
+        assertTrue(summary.isFinite());
+        assertArrayEquals(before, serialized(summary));
+        summary.add(new double[] {1.0, Double.NaN, 2.0}, 1.0);
+        assertFalse(summary.isFinite(), "a NaN in the open block");
+    }
+
+    private static byte[] serialized(Object value) throws java.io.IOException {
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+        try (java.io.ObjectOutputStream out = new java.io.ObjectOutputStream(bytes)) {
+            out.writeObject(value);
+        }
+        return bytes.toByteArray();
     }
 
     /**
