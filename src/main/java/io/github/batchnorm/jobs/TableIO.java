@@ -1,6 +1,7 @@
 package io.github.batchnorm.jobs;
 
 import io.github.batchnorm.spark.AtomicDirectory;
+import io.github.batchnorm.spark.ColumnNames;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.ArrayList;
@@ -158,7 +159,7 @@ final class TableIO {
     private static Dataset<Row> flattenForCsv(Dataset<Row> table) {
         List<Column> columns = new ArrayList<>();
         for (StructField field : table.schema().fields()) {
-            Column column = org.apache.spark.sql.functions.col(field.name());
+            Column column = ColumnNames.col(field.name());
             if (field.dataType().equals(SQLDataTypes.VectorType()) || field.dataType() instanceof ArrayType) {
                 Column array = field.dataType() instanceof ArrayType ? column : functions.vector_to_array(column, "float64");
                 int size = sizeOf(table, field.name(), array);
@@ -175,7 +176,7 @@ final class TableIO {
     /** The number of elements of a vector or array column, from its first non-null row. */
     private static int sizeOf(Dataset<Row> table, String name, Column array) {
         List<Row> first = table.select(org.apache.spark.sql.functions.size(array)).where(
-                org.apache.spark.sql.functions.col(name).isNotNull()).limit(1).collectAsList();
+                ColumnNames.col(name).isNotNull()).limit(1).collectAsList();
         return first.isEmpty() ? 0 : first.get(0).getInt(0);
     }
 

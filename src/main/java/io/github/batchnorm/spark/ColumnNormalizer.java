@@ -65,14 +65,14 @@ public final class ColumnNormalizer {
         if (handleInvalid == HandleInvalid.SKIP) {
             Column allFinite = functions.lit(true);
             for (String inputCol : inputCols) {
-                allFinite = allFinite.and(isFinite(functions.col(inputCol).cast(DataTypes.DoubleType)));
+                allFinite = allFinite.and(isFinite(ColumnNames.col(inputCol).cast(DataTypes.DoubleType)));
             }
             rows = dataset.filter(allFinite);
         }
         List<Column> columns = new ArrayList<>();
         columns.add(functions.col("*"));
         for (int j = 0; j < inputCols.length; j++) {
-            Column x = functions.col(inputCols[j]).cast(DataTypes.DoubleType);
+            Column x = ColumnNames.col(inputCols[j]).cast(DataTypes.DoubleType);
             Column normalized = affine(x, functions.lit(scale[j]), functions.lit(shift[j]), inverse);
             Column output;
             switch (handleInvalid) {
@@ -96,7 +96,7 @@ public final class ColumnNormalizer {
             HandleInvalid handleInvalid, boolean inverse) {
         String inputCol = input.inputCol();
         int numFeatures = coefficients.numFeatures();
-        Column array = functions.col(inputCol);
+        Column array = ColumnNames.col(inputCol);
         Column scale = functions.lit(coefficients.scale());
         Column shift = functions.lit(coefficients.shift());
         DataType elementType = input.floatElements() ? DataTypes.FloatType : DataTypes.DoubleType;
