@@ -53,7 +53,9 @@ final class FitCommand implements Callable<Integer> {
         normalization.validate();
         SparkSession spark = sparkOptions.session("fit");
         TableIO io = new TableIO(spark);
+        io.requireSeparate(TableIO.Place.read("--input", input.path), TableIO.Place.written("--model", model));
         io.requireWritable(model, overwrite, "Model");
+        io.requireModelOrAbsent(model);
         Dataset<Row> table = input.read(io);
         long started = System.nanoTime();
         BatchNormalizationModel fitted = normalization.applyAffine(normalization.estimator().fit(table));
@@ -78,8 +80,12 @@ final class FitCommand implements Callable<Integer> {
         SparkSession spark = sparkOptions.session("fit --update");
         TableIO io = new TableIO(spark);
         String target = model == null || samePath(model, update) ? update : model;
+        io.requireSeparate(TableIO.Place.read("--input", input.path), target.equals(update)
+                ? TableIO.Place.written("--update", update) : TableIO.Place.read("--update", update),
+                target.equals(update) ? null : TableIO.Place.written("--model", target));
         if (!target.equals(update)) {
             io.requireWritable(target, overwrite, "Model");
+            io.requireModelOrAbsent(target);
         }
         // A replacement that crashed between its two renames left the last good model beside the path: put it back.
         io.recover(update);

@@ -47,7 +47,9 @@ final class ImportCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         TableIO io = new TableIO(sparkOptions.session("import"));
+        io.requireSeparate(TableIO.Place.read("--json", json), TableIO.Place.written("--model", model));
         io.requireWritable(model, overwrite, "Model");
+        io.requireModelOrAbsent(model);
         BatchNormalizationModel imported = parse(io.readText(json));
         ModelFiles.save(io, imported, model, overwrite);
         spec.commandLine().getOut().print(ModelReport.table(imported));

@@ -11,6 +11,7 @@ final class ModelFiles {
 
     /** Saves into a hidden temporary sibling and renames it into place. */
     static void save(TableIO io, BatchNormalizationModel model, String path, boolean overwrite) {
+        io.requireModelOrAbsent(path);
         io.writeAtomically(path, overwrite, "Model", temporary -> {
             try {
                 model.save(temporary);

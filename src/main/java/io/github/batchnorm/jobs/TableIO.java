@@ -119,6 +119,107 @@ final class TableIO {
         }
     }
 
+    /** A path a subcommand reads or writes, under the option that named it. */
+    record Place(String option, String path, boolean written) {
+        static Place read(String option, String path) {
+            return new Place(option, path, false);
+        }
+
+        static Place written(String option, String path) {
+            return new Place(option, path, true);
+        }
+    }
+
+    /**
+     * Fails, before any work, if a path that is written overlaps another path of the command: the same folder however
+     * it is spelt (relative or absolute, a trailing slash, {@code ..}, a symbolic link), or one inside the other. Writing
+     * replaces the whole folder, so an input inside an output (or an output inside an input) would be destroyed, even
+     * with {@code --overwrite}. Places that are null are left out.
+     */
+    void requireSeparate(Place... places) {
+        List<Place> given = new ArrayList<>();
+        for (Place place : places) {
+            if (place != null && place.path() != null) {
+                given.add(place);
+            }
+        }
+        List<List<String>> resolved = new ArrayList<>();
+        for (Place place : given) {
+            resolved.add(resolvedParts(place.path()));
+        }
+        for (int i = 0; i < given.size(); i++) {
+            for (int k = 0; k < given.size(); k++) {
+                Place written = given.get(i);
+                Place other = given.get(k);
+                if (i == k || !written.written() || (other.written() && k < i)) {
+                    continue;
+                }
+                List<String> a = resolved.get(i);
+                List<String> b = resolved.get(k);
+                String relation = a.equals(b) ? "is the same folder as"
+                        : startsWith(a, b) ? "is inside" : startsWith(b, a) ? "contains" : null;
+                if (relation != null) {
+                    throw new UsageException(written.option() + " '" + written.path() + "' " + relation + " "
+                            + other.option() + " '" + other.path() + "': writing it would destroy "
+                            + (other.written() ? "the other" : "the input") + "; choose separate paths"
+                            + " (--overwrite does not change this).");
+                }
+            }
+        }
+    }
+
+    private static boolean startsWith(List<String> path, List<String> prefix) {
+        return path.size() > prefix.size() && path.subList(0, prefix.size()).equals(prefix);
+    }
+
+    /**
+     * The path as scheme, authority and name parts, absolute and normalised; on the local file system with symbolic
+     * links resolved as far as the path exists.
+     */
+    private List<String> resolvedParts(String path) {
+        try {
+            Path qualified = fileSystem(path).makeQualified(new Path(path));
+            java.net.URI uri = qualified.toUri().normalize();
+            String pathPart = uri.getPath();
+            if ("file".equals(uri.getScheme())) {
+                pathPart = realLocalPath(java.nio.file.Path.of(pathPart)).toString();
+            }
+            List<String> parts = new ArrayList<>();
+            parts.add(String.valueOf(uri.getScheme()));
+            parts.add(String.valueOf(uri.getAuthority()));
+            for (String part : pathPart.split("/")) {
+                if (!part.isEmpty()) {
+                    parts.add(part);
+                }
+            }
+            return parts;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static java.nio.file.Path realLocalPath(java.nio.file.Path path) throws IOException {
+        java.nio.file.Path absolute = path.toAbsolutePath().normalize();
+        java.nio.file.Path existing = absolute;
+        while (existing != null && !java.nio.file.Files.exists(existing)) {
+            existing = existing.getParent();
+        }
+        if (existing == null) {
+            return absolute;
+        }
+        return existing.toRealPath().resolve(existing.relativize(absolute)).normalize();
+    }
+
+    /** Whether {@code path} holds a saved Spark ML stage (a {@code metadata} folder), as models and pipelines do. */
+    boolean isModelDirectory(String path) {
+        try {
+            Path metadata = new Path(path, "metadata");
+            return fileSystem(path).exists(metadata);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     /** Fails unless {@code path} is free or may be replaced. */
     void requireWritable(String path, boolean overwrite, String what) {
         try {
@@ -135,6 +236,7 @@ final class TableIO {
      * cannot hold vectors or arrays, so each such column {@code c} is written as columns {@code c_0 .. c_{n-1}}.
      */
     void writeTable(Dataset<Row> table, String path, String format, boolean overwrite) {
+        requireNotModel(path);
         Dataset<Row> output = format.equals("csv") ? flattenForCsv(table) : table;
         writeAtomically(path, overwrite, "Output", temporary -> {
             var writer = output.write().format(format);
@@ -143,6 +245,32 @@ final class TableIO {
             }
             writer.save(temporary);
         });
+    }
+
+    /** An output never replaces a saved model, whatever {@code --overwrite} says. */
+    void requireNotModel(String outputPath) {
+        if (exists(outputPath) && isModelDirectory(outputPath)) {
+            throw new UsageException("Output '" + outputPath + "' holds a saved model; a table never replaces a model,"
+                    + " even with --overwrite. Choose another output path.");
+        }
+    }
+
+    /** A model replaces only a model (or an empty folder), never a table or other files, whatever --overwrite says. */
+    void requireModelOrAbsent(String modelPath) {
+        try {
+            if (!exists(modelPath) || isModelDirectory(modelPath)) {
+                return;
+            }
+            FileSystem fs = fileSystem(modelPath);
+            Path target = new Path(modelPath);
+            if (fs.getFileStatus(target).isDirectory() && fs.listStatus(target).length == 0) {
+                return;
+            }
+            throw new UsageException("Model path '" + modelPath + "' holds something that is not a saved model; a model"
+                    + " never replaces other files, even with --overwrite. Choose another model path.");
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     /** Writes with {@code writeTo} into a temporary sibling of {@code path}, then renames it into place. */
