@@ -45,7 +45,7 @@ final class FitTransformCommand implements Callable<Integer> {
     public Integer call() {
         normalization.validate();
         SparkSession spark = sparkOptions.session("fit-transform");
-        TableIO io = new TableIO(spark);
+        TableIO io = new TableIO(spark, spec.commandLine().getErr());
         io.requireSeparate(TableIO.Place.read("--input", input.path), TableIO.Place.written("--output", output.path),
                 model == null ? null : TableIO.Place.written("--model", model));
         io.requireWritable(output.path, overwrite, "Output");

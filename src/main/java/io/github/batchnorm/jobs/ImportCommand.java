@@ -46,7 +46,7 @@ final class ImportCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        TableIO io = new TableIO(sparkOptions.session("import"));
+        TableIO io = new TableIO(sparkOptions.session("import"), spec.commandLine().getErr());
         io.requireSeparate(TableIO.Place.read("--json", json), TableIO.Place.written("--model", model));
         io.requireWritable(model, overwrite, "Model");
         io.requireModelOrAbsent(model);

@@ -1,6 +1,7 @@
 package io.github.batchnorm.jobs;
 
 import io.github.batchnorm.BatchNormalizationModel;
+import io.github.batchnorm.spark.ModelDirectory;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 
@@ -21,15 +22,30 @@ final class ModelFiles {
         });
     }
 
+    /**
+     * Loads the model at {@code path} (or the one model stage of a pipeline saved there, saying so), or fails with one
+     * line that says what the folder holds instead.
+     */
     static BatchNormalizationModel load(TableIO io, String path) {
-        io.requireExists(path);
+        ModelDirectory.Location location = locate(io, path);
+        if (location.note() != null) {
+            io.note(location.note());
+        }
         try {
-            return BatchNormalizationModel.load(path);
+            return BatchNormalizationModel.load(location.path());
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage());
         } catch (RuntimeException e) {
-            if (e instanceof IllegalArgumentException) {
-                throw e;
-            }
             throw new UsageException("'" + path + "' is not a readable batchnorm model: " + e.getMessage());
+        }
+    }
+
+    /** Where the model to load from {@code path} is: the folder itself, or a stage of the pipeline saved there. */
+    static ModelDirectory.Location locate(TableIO io, String path) {
+        try {
+            return ModelDirectory.locate(path, BatchNormalizationModel.class.getName(), io.hadoopConfiguration());
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage());
         }
     }
 }

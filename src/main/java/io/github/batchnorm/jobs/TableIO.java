@@ -29,9 +29,28 @@ final class TableIO {
     static final List<String> FORMATS = List.of("csv", "parquet", "orc", "json");
 
     private final SparkSession spark;
+    private final java.io.PrintWriter notes;
 
     TableIO(SparkSession spark) {
+        this(spark, null);
+    }
+
+    /** @param notes where lines that are neither results nor errors go (the error stream), or null for nowhere */
+    TableIO(SparkSession spark, java.io.PrintWriter notes) {
         this.spark = spark;
+        this.notes = notes;
+    }
+
+    /** Prints one line of information about the run, not about its result. */
+    void note(String line) {
+        if (notes != null) {
+            notes.println("batchnorm: " + line);
+            notes.flush();
+        }
+    }
+
+    Configuration hadoopConfiguration() {
+        return spark.sparkContext().hadoopConfiguration();
     }
 
     /** The format named by {@code explicit}, else by the path's extension, else by the extension of the files inside it. */
