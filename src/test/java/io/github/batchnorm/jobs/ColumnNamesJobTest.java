@@ -146,4 +146,14 @@ class ColumnNamesJobTest {
             assertTrue(header.contains(column + "_bn_1"), header.toString());
         }
     }
+
+    @Test
+    void aFeatureWithNoValidValueIsNamedByItsColumnInTheJobsError() throws IOException {
+        Path file = directory.resolve("gaps.csv");
+        Files.writeString(file, "\"" + DOTTED + "\",\"" + SPACED + "\"\n1,\n2,\n3,\n", StandardCharsets.UTF_8);
+        JobRun run = JobRun.of("fit", "--input", file.toString(), "--schema", "`" + DOTTED + "` DOUBLE, `" + SPACED
+                + "` DOUBLE", "--input-cols", DOTTED + "," + SPACED, "--handle-invalid", "keep", "--model", path("m"));
+        assertEquals(2, run.exitCode(), run.err());
+        assertTrue(run.err().contains("Feature '" + SPACED + "' has no value"), run.err());
+    }
 }
