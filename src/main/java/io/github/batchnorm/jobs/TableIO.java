@@ -295,7 +295,13 @@ final class TableIO {
     /** Writes with {@code writeTo} into a temporary sibling of {@code path}, then renames it into place. */
     void writeAtomically(String path, boolean overwrite, String what, java.util.function.Consumer<String> writeTo) {
         requireWritable(path, overwrite, what);
-        AtomicDirectory.write(path, spark.sparkContext().hadoopConfiguration(), writeTo);
+        List<String> removed;
+        try {
+            removed = AtomicDirectory.write(path, spark.sparkContext().hadoopConfiguration(), overwrite, writeTo);
+        } catch (AtomicDirectory.TargetExistsException e) {
+            throw new UsageException(what + " " + e.getMessage());
+        }
+        removed.forEach(this::note);
     }
 
     /** Puts back a directory that a crashed replacement left moved aside, and removes leftovers; see {@link AtomicDirectory}. */
