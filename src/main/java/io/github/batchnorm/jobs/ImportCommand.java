@@ -238,6 +238,7 @@ final class ImportCommand implements Callable<Integer> {
     }
 
     private UsageException fail(String problem) {
-        return new UsageException("--json " + json + ": " + problem + ".");
+        // One line whatever the document holds: line breaks inside a quoted name are shown escaped.
+        return new UsageException(("--json " + json + ": " + problem + ".").replace("\r", "\\r").replace("\n", "\\n"));
     }
 }

@@ -58,8 +58,8 @@ public final class ModelDirectory {
             if (className.equals(PIPELINE_MODEL) || className.equals(PIPELINE)) {
                 return inPipeline(fs, folder, path, className, expectedClass);
             }
-            throw new IllegalArgumentException("'" + path + "' holds a saved " + simpleName(className) + " (" + className
-                    + "), not a " + simpleName(expectedClass) + ".");
+            throw new IllegalArgumentException(ModelStore.oneLine("'" + path + "' holds a saved " + simpleName(className)
+                    + " (" + className + "), not a " + simpleName(expectedClass) + "."));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

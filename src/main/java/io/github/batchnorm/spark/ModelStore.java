@@ -91,8 +91,9 @@ public final class ModelStore {
         }
         String className = root.get("class").textValue();
         if (!className.equals(expectedClass)) {
-            throw new IllegalArgumentException("'" + path + "' holds a saved " + ModelDirectory.simpleName(className)
-                    + " (" + className + "), not a " + ModelDirectory.simpleName(expectedClass) + ".");
+            throw new IllegalArgumentException(oneLine("'" + path + "' holds a saved "
+                    + ModelDirectory.simpleName(className) + " (" + className + "), not a "
+                    + ModelDirectory.simpleName(expectedClass) + "."));
         }
         JsonNode version = root.get(FORMAT_VERSION_FIELD);
         if (version == null || !version.isIntegralNumber() || !version.canConvertToInt()) {
@@ -145,7 +146,13 @@ public final class ModelStore {
                 Object value;
                 try {
                     value = param.jsonDecode(field.getValue().toString());
-                } catch (RuntimeException | scala.NotImplementedError e) {
+                } catch (Exception | scala.NotImplementedError e) {
+                    // json4s's MappingException is checked in Java's eyes but thrown anyway.
+                    throw corrupt(path, "param '" + name + "' has the value " + abbreviate(field.getValue().toString())
+                            + ", which is not of its type");
+                }
+                if (param.getClass() == Param.class && !(value instanceof String)) {
+                    // Every plain Param of these stages holds a string; Spark would decode an object into a Vector.
                     throw corrupt(path, "param '" + name + "' has the value " + abbreviate(field.getValue().toString())
                             + ", which is not of its type");
                 }
@@ -168,7 +175,12 @@ public final class ModelStore {
     }
 
     private static IllegalArgumentException corrupt(String path, String problem) {
-        return new IllegalArgumentException("'" + path + "' has corrupt model metadata: " + problem + ".");
+        return new IllegalArgumentException(oneLine("'" + path + "' has corrupt model metadata: " + problem + "."));
+    }
+
+    /** A message stays one line whatever names it quotes: line breaks inside them are shown escaped. */
+    static String oneLine(String message) {
+        return message.replace("\r", "\\r").replace("\n", "\\n");
     }
 
     /**
