@@ -4,6 +4,7 @@ import io.github.batchnorm.spark.ColumnNormalizer;
 import io.github.batchnorm.spark.FeatureInput;
 import io.github.batchnorm.spark.FitSettings;
 import io.github.batchnorm.spark.HandleInvalid;
+import io.github.batchnorm.spark.ModelDirectory;
 import io.github.batchnorm.spark.ModelStore;
 import io.github.batchnorm.spark.SummaryAggregation;
 import io.github.batchnorm.spark.VectorNormalizer;
@@ -20,7 +21,6 @@ import org.apache.spark.ml.Model;
 import org.apache.spark.ml.linalg.Vector;
 import org.apache.spark.ml.linalg.Vectors;
 import org.apache.spark.ml.param.ParamMap;
-import org.apache.spark.ml.util.DefaultParamsReader;
 import org.apache.spark.ml.util.Identifiable$;
 import org.apache.spark.ml.util.MLReader;
 import org.apache.spark.ml.util.MLWritable;
@@ -352,7 +352,14 @@ public final class BatchNormalizationModel extends Model<BatchNormalizationModel
         return new Reader();
     }
 
-    /** Loads a model saved with {@code save(path)}. */
+    /**
+     * Loads a model saved with {@code save(path)}. A saved {@code PipelineModel} with exactly one
+     * {@code BatchNormalizationModel} stage loads that stage (and only it).
+     *
+     * @throws IllegalArgumentException with one line that says what the folder holds instead of a model: nothing,
+     *     another stage's model (named), a pipeline without exactly one such stage (its stages named), an incomplete
+     *     copy, corrupt metadata or data, or a format version newer than this version reads
+     */
     public static BatchNormalizationModel load(String path) {
         return read().load(path);
     }
@@ -384,11 +391,13 @@ public final class BatchNormalizationModel extends Model<BatchNormalizationModel
     private static final class Reader extends MLReader<BatchNormalizationModel> {
         @Override
         public BatchNormalizationModel load(String path) {
-            DefaultParamsReader.Metadata metadata = ModelStore.loadMetadata(path, sparkSession(),
+            ModelDirectory.Location location = ModelDirectory.locate(path, BatchNormalizationModel.class.getName(),
+                    sparkSession().sparkContext().hadoopConfiguration());
+            ModelStore.SavedMetadata metadata = ModelStore.parseMetadata(location.metadataJson(), location.path(),
                     BatchNormalizationModel.class.getName());
             BatchNormalizationModel model = new BatchNormalizationModel(metadata.uid(),
-                    ModelStore.loadStatistics(path, sparkSession(), metadata));
-            metadata.getAndSetParams(model, metadata.getAndSetParams$default$2());
+                    ModelStore.loadStatistics(location.path(), sparkSession(), metadata));
+            ModelStore.applyParams(metadata, model, location.path());
             return model;
         }
     }

@@ -137,8 +137,8 @@ class BatchNormalizationPersistenceTest {
         Files.deleteIfExists(metadataFile.resolveSibling("." + metadataFile.getFileName() + ".crc"));
         IllegalArgumentException error = assertThrows(IllegalArgumentException.class,
                 () -> BatchNormalizationModel.load(path("model")));
-        assertEquals("Model at '" + path("model") + "' has format version 99, but this version of spark-batchnorm reads"
-                + " format versions 1 to 2 only.", error.getMessage());
+        assertEquals("Model at '" + path("model") + "' has format version 99, written by a newer spark-batchnorm; this"
+                + " version reads format versions 1 to 2 only: upgrade spark-batchnorm to read it.", error.getMessage());
     }
 
     @Test

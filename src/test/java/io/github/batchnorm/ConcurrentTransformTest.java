@@ -44,6 +44,33 @@ class ConcurrentTransformTest {
         }
     }
 
+    @Test
+    void eightThreadsLoadingOneSavedModelAndTransformingWithItEachGetTheRightNumbers(
+            @org.junit.jupiter.api.io.TempDir java.nio.file.Path directory) throws Exception {
+        double[][] rows = Data.dense(20_251_126L, 200, MEAN.length);
+        String path = directory.resolve("model").toString();
+        BatchNormalizationModel.fromStatistics(MEAN, VARIANCE, new double[0], new double[0], 1e-5)
+                .setInputCol("features").setOutputCol("normalized").write().save(path);
+        ExecutorService pool = Executors.newFixedThreadPool(THREADS);
+        try {
+            java.util.concurrent.CountDownLatch go = new java.util.concurrent.CountDownLatch(1);
+            List<Future<Integer>> results = new ArrayList<>();
+            for (int t = 0; t < THREADS; t++) {
+                int thread = t;
+                results.add(pool.submit((Callable<Integer>) () -> {
+                    go.await();
+                    return transformAndCheck(BatchNormalizationModel.load(path), rows, thread);
+                }));
+            }
+            go.countDown();
+            for (int t = 0; t < THREADS; t++) {
+                assertEquals(rows.length * MEAN.length, results.get(t).get(), "values checked by thread " + t);
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
     /** Each thread has its own epsilon, gamma, beta and (for odd threads) sparse input, and checks every value. */
     private static int transformAndCheck(BatchNormalizationModel shared, double[][] rows, int thread) {
         double epsilon = Math.pow(10, -thread);

@@ -439,7 +439,7 @@ class FeatureTablesTest {
     @Test
     void handleInvalidKeepFailsForAFeatureWithNoValidValue() {
         Dataset<Row> data = withInvalidScalars().withColumn("empty", org.apache.spark.sql.functions.lit(Double.NaN));
-        assertEquals("inputCols (x, empty): feature 1 has no value with positive weight (weight 0.0, squared weight 0.0)."
+        assertEquals("Feature 'empty' has no value with positive weight (weight 0.0, squared weight 0.0)."
                 + " Every feature needs at least one valid value.", Expect.illegalArgument(() -> new BatchNormalization()
                 .setInputCols("x", "empty").setOutputCols("x1", "e1").setHandleInvalid("keep").fit(data)));
     }
@@ -492,7 +492,7 @@ class FeatureTablesTest {
 
         Dataset<Row> huge = spark.createDataFrame(List.of(RowFactory.create(1e300, 0.0), RowFactory.create(-1e300, 0.0)),
                 data.schema());
-        assertEquals("Input column 'u': feature 0 has a non-finite variance (Infinity): the data contains NaN or infinite"
+        assertEquals("Feature 'u' has a non-finite variance (Infinity): the data contains NaN or infinite"
                 + " values, or its variance exceeds the largest double.", Expect.illegalArgument(() -> new BatchNormalization()
                 .setInputCols("u", "v").setOutputCols("u1", "v1").fit(huge)));
     }

@@ -25,7 +25,7 @@ final class DescribeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        BatchNormalizationModel fitted = ModelFiles.load(new TableIO(sparkOptions.session("describe")), model);
+        BatchNormalizationModel fitted = ModelFiles.load(new TableIO(sparkOptions.session("describe"), spec.commandLine().getErr()), model);
         spec.commandLine().getOut().print(json ? ModelReport.json(fitted) + "\n" : ModelReport.table(fitted));
         return BatchNormJob.OK;
     }

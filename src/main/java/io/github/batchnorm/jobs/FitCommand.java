@@ -52,8 +52,10 @@ final class FitCommand implements Callable<Integer> {
         }
         normalization.validate();
         SparkSession spark = sparkOptions.session("fit");
-        TableIO io = new TableIO(spark);
+        TableIO io = new TableIO(spark, spec.commandLine().getErr());
+        io.requireSeparate(TableIO.Place.read("--input", input.path), TableIO.Place.written("--model", model));
         io.requireWritable(model, overwrite, "Model");
+        io.requireModelOrAbsent(model);
         Dataset<Row> table = input.read(io);
         long started = System.nanoTime();
         BatchNormalizationModel fitted = normalization.applyAffine(normalization.estimator().fit(table));
@@ -76,10 +78,14 @@ final class FitCommand implements Callable<Integer> {
         }
         normalization.validateValues();
         SparkSession spark = sparkOptions.session("fit --update");
-        TableIO io = new TableIO(spark);
+        TableIO io = new TableIO(spark, spec.commandLine().getErr());
         String target = model == null || samePath(model, update) ? update : model;
+        io.requireSeparate(TableIO.Place.read("--input", input.path), target.equals(update)
+                ? TableIO.Place.written("--update", update) : TableIO.Place.read("--update", update),
+                target.equals(update) ? null : TableIO.Place.written("--model", target));
         if (!target.equals(update)) {
             io.requireWritable(target, overwrite, "Model");
+            io.requireModelOrAbsent(target);
         }
         // A replacement that crashed between its two renames left the last good model beside the path: put it back.
         io.recover(update);
@@ -92,6 +98,12 @@ final class FitCommand implements Callable<Integer> {
             // batches it already contains again.
             throw new UsageException("Model '" + update + "' is kept current by a stream (it records the last"
                     + " micro-batch it contains); update it from the stream, or save this update elsewhere with --model.");
+        }
+        if (target.equals(update) && !ModelFiles.locate(io, update).path().equals(update)) {
+            // Saving the updated stage in place would replace the whole pipeline folder with one model.
+            throw new UsageException("--update '" + update + "' holds a pipeline, which an update in place would"
+                    + " replace with a single model: save the update elsewhere with --model, or update the stage's own"
+                    + " folder '" + ModelFiles.locate(io, update).path() + "'.");
         }
         BatchNormalizationModel saved = normalization.applyToUpdate(ModelFiles.load(io, update));
         Dataset<Row> table = input.read(io);

@@ -45,10 +45,14 @@ final class FitTransformCommand implements Callable<Integer> {
     public Integer call() {
         normalization.validate();
         SparkSession spark = sparkOptions.session("fit-transform");
-        TableIO io = new TableIO(spark);
+        TableIO io = new TableIO(spark, spec.commandLine().getErr());
+        io.requireSeparate(TableIO.Place.read("--input", input.path), TableIO.Place.written("--output", output.path),
+                model == null ? null : TableIO.Place.written("--model", model));
         io.requireWritable(output.path, overwrite, "Output");
+        io.requireNotModel(output.path);
         if (model != null) {
             io.requireWritable(model, overwrite, "Model");
+            io.requireModelOrAbsent(model);
         }
         String inputFormat = input.format(io);
         Dataset<Row> table = io.read(input.path, inputFormat, input.schema).persist(StorageLevel.MEMORY_AND_DISK());

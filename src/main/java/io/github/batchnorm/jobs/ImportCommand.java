@@ -46,8 +46,10 @@ final class ImportCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        TableIO io = new TableIO(sparkOptions.session("import"));
+        TableIO io = new TableIO(sparkOptions.session("import"), spec.commandLine().getErr());
+        io.requireSeparate(TableIO.Place.read("--json", json), TableIO.Place.written("--model", model));
         io.requireWritable(model, overwrite, "Model");
+        io.requireModelOrAbsent(model);
         BatchNormalizationModel imported = parse(io.readText(json));
         ModelFiles.save(io, imported, model, overwrite);
         spec.commandLine().getOut().print(ModelReport.table(imported));
@@ -236,6 +238,7 @@ final class ImportCommand implements Callable<Integer> {
     }
 
     private UsageException fail(String problem) {
-        return new UsageException("--json " + json + ": " + problem + ".");
+        // One line whatever the document holds: line breaks inside a quoted name are shown escaped.
+        return new UsageException(("--json " + json + ": " + problem + ".").replace("\r", "\\r").replace("\n", "\\n"));
     }
 }

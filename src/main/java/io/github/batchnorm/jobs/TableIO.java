@@ -1,6 +1,7 @@
 package io.github.batchnorm.jobs;
 
 import io.github.batchnorm.spark.AtomicDirectory;
+import io.github.batchnorm.spark.ColumnNames;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.ArrayList;
@@ -28,9 +29,28 @@ final class TableIO {
     static final List<String> FORMATS = List.of("csv", "parquet", "orc", "json");
 
     private final SparkSession spark;
+    private final java.io.PrintWriter notes;
 
     TableIO(SparkSession spark) {
+        this(spark, null);
+    }
+
+    /** @param notes where lines that are neither results nor errors go (the error stream), or null for nowhere */
+    TableIO(SparkSession spark, java.io.PrintWriter notes) {
         this.spark = spark;
+        this.notes = notes;
+    }
+
+    /** Prints one line of information about the run, not about its result. */
+    void note(String line) {
+        if (notes != null) {
+            notes.println("batchnorm: " + line);
+            notes.flush();
+        }
+    }
+
+    Configuration hadoopConfiguration() {
+        return spark.sparkContext().hadoopConfiguration();
     }
 
     /** The format named by {@code explicit}, else by the path's extension, else by the extension of the files inside it. */
@@ -118,6 +138,107 @@ final class TableIO {
         }
     }
 
+    /** A path a subcommand reads or writes, under the option that named it. */
+    record Place(String option, String path, boolean written) {
+        static Place read(String option, String path) {
+            return new Place(option, path, false);
+        }
+
+        static Place written(String option, String path) {
+            return new Place(option, path, true);
+        }
+    }
+
+    /**
+     * Fails, before any work, if a path that is written overlaps another path of the command: the same folder however
+     * it is spelt (relative or absolute, a trailing slash, {@code ..}, a symbolic link), or one inside the other. Writing
+     * replaces the whole folder, so an input inside an output (or an output inside an input) would be destroyed, even
+     * with {@code --overwrite}. Places that are null are left out.
+     */
+    void requireSeparate(Place... places) {
+        List<Place> given = new ArrayList<>();
+        for (Place place : places) {
+            if (place != null && place.path() != null) {
+                given.add(place);
+            }
+        }
+        List<List<String>> resolved = new ArrayList<>();
+        for (Place place : given) {
+            resolved.add(resolvedParts(place.path()));
+        }
+        for (int i = 0; i < given.size(); i++) {
+            for (int k = 0; k < given.size(); k++) {
+                Place written = given.get(i);
+                Place other = given.get(k);
+                if (i == k || !written.written() || (other.written() && k < i)) {
+                    continue;
+                }
+                List<String> a = resolved.get(i);
+                List<String> b = resolved.get(k);
+                String relation = a.equals(b) ? "is the same folder as"
+                        : startsWith(a, b) ? "is inside" : startsWith(b, a) ? "contains" : null;
+                if (relation != null) {
+                    throw new UsageException(written.option() + " '" + written.path() + "' " + relation + " "
+                            + other.option() + " '" + other.path() + "': writing it would destroy "
+                            + (other.written() ? "the other" : "the input") + "; choose separate paths"
+                            + " (--overwrite does not change this).");
+                }
+            }
+        }
+    }
+
+    private static boolean startsWith(List<String> path, List<String> prefix) {
+        return path.size() > prefix.size() && path.subList(0, prefix.size()).equals(prefix);
+    }
+
+    /**
+     * The path as scheme, authority and name parts, absolute and normalised; on the local file system with symbolic
+     * links resolved as far as the path exists.
+     */
+    private List<String> resolvedParts(String path) {
+        try {
+            Path qualified = fileSystem(path).makeQualified(new Path(path));
+            java.net.URI uri = qualified.toUri().normalize();
+            String pathPart = uri.getPath();
+            if ("file".equals(uri.getScheme())) {
+                pathPart = realLocalPath(java.nio.file.Path.of(pathPart)).toString();
+            }
+            List<String> parts = new ArrayList<>();
+            parts.add(String.valueOf(uri.getScheme()));
+            parts.add(String.valueOf(uri.getAuthority()));
+            for (String part : pathPart.split("/")) {
+                if (!part.isEmpty()) {
+                    parts.add(part);
+                }
+            }
+            return parts;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static java.nio.file.Path realLocalPath(java.nio.file.Path path) throws IOException {
+        java.nio.file.Path absolute = path.toAbsolutePath().normalize();
+        java.nio.file.Path existing = absolute;
+        while (existing != null && !java.nio.file.Files.exists(existing)) {
+            existing = existing.getParent();
+        }
+        if (existing == null) {
+            return absolute;
+        }
+        return existing.toRealPath().resolve(existing.relativize(absolute)).normalize();
+    }
+
+    /** Whether {@code path} holds a saved Spark ML stage (a {@code metadata} folder), as models and pipelines do. */
+    boolean isModelDirectory(String path) {
+        try {
+            Path metadata = new Path(path, "metadata");
+            return fileSystem(path).exists(metadata);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     /** Fails unless {@code path} is free or may be replaced. */
     void requireWritable(String path, boolean overwrite, String what) {
         try {
@@ -134,6 +255,7 @@ final class TableIO {
      * cannot hold vectors or arrays, so each such column {@code c} is written as columns {@code c_0 .. c_{n-1}}.
      */
     void writeTable(Dataset<Row> table, String path, String format, boolean overwrite) {
+        requireNotModel(path);
         Dataset<Row> output = format.equals("csv") ? flattenForCsv(table) : table;
         writeAtomically(path, overwrite, "Output", temporary -> {
             var writer = output.write().format(format);
@@ -144,10 +266,42 @@ final class TableIO {
         });
     }
 
+    /** An output never replaces a saved model, whatever {@code --overwrite} says. */
+    void requireNotModel(String outputPath) {
+        if (exists(outputPath) && isModelDirectory(outputPath)) {
+            throw new UsageException("Output '" + outputPath + "' holds a saved model; a table never replaces a model,"
+                    + " even with --overwrite. Choose another output path.");
+        }
+    }
+
+    /** A model replaces only a model (or an empty folder), never a table or other files, whatever --overwrite says. */
+    void requireModelOrAbsent(String modelPath) {
+        try {
+            if (!exists(modelPath) || isModelDirectory(modelPath)) {
+                return;
+            }
+            FileSystem fs = fileSystem(modelPath);
+            Path target = new Path(modelPath);
+            if (fs.getFileStatus(target).isDirectory() && fs.listStatus(target).length == 0) {
+                return;
+            }
+            throw new UsageException("Model path '" + modelPath + "' holds something that is not a saved model; a model"
+                    + " never replaces other files, even with --overwrite. Choose another model path.");
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     /** Writes with {@code writeTo} into a temporary sibling of {@code path}, then renames it into place. */
     void writeAtomically(String path, boolean overwrite, String what, java.util.function.Consumer<String> writeTo) {
         requireWritable(path, overwrite, what);
-        AtomicDirectory.write(path, spark.sparkContext().hadoopConfiguration(), writeTo);
+        List<String> removed;
+        try {
+            removed = AtomicDirectory.write(path, spark.sparkContext().hadoopConfiguration(), overwrite, writeTo);
+        } catch (AtomicDirectory.TargetExistsException e) {
+            throw new UsageException(what + " " + e.getMessage());
+        }
+        removed.forEach(this::note);
     }
 
     /** Puts back a directory that a crashed replacement left moved aside, and removes leftovers; see {@link AtomicDirectory}. */
@@ -158,7 +312,7 @@ final class TableIO {
     private static Dataset<Row> flattenForCsv(Dataset<Row> table) {
         List<Column> columns = new ArrayList<>();
         for (StructField field : table.schema().fields()) {
-            Column column = org.apache.spark.sql.functions.col(field.name());
+            Column column = ColumnNames.col(field.name());
             if (field.dataType().equals(SQLDataTypes.VectorType()) || field.dataType() instanceof ArrayType) {
                 Column array = field.dataType() instanceof ArrayType ? column : functions.vector_to_array(column, "float64");
                 int size = sizeOf(table, field.name(), array);
@@ -175,7 +329,7 @@ final class TableIO {
     /** The number of elements of a vector or array column, from its first non-null row. */
     private static int sizeOf(Dataset<Row> table, String name, Column array) {
         List<Row> first = table.select(org.apache.spark.sql.functions.size(array)).where(
-                org.apache.spark.sql.functions.col(name).isNotNull()).limit(1).collectAsList();
+                ColumnNames.col(name).isNotNull()).limit(1).collectAsList();
         return first.isEmpty() ? 0 : first.get(0).getInt(0);
     }
 

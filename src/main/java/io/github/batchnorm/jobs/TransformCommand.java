@@ -35,8 +35,11 @@ final class TransformCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         SparkSession spark = sparkOptions.session("transform");
-        TableIO io = new TableIO(spark);
+        TableIO io = new TableIO(spark, spec.commandLine().getErr());
+        io.requireSeparate(TableIO.Place.read("--input", input.path), TableIO.Place.read("--model", model),
+                TableIO.Place.written("--output", output.path));
         io.requireWritable(output.path, overwrite, "Output");
+        io.requireNotModel(output.path);
         BatchNormalizationModel fitted = ModelFiles.load(io, model);
         String inputFormat = input.format(io);
         Dataset<Row> table = io.read(input.path, inputFormat, input.schema);

@@ -75,14 +75,14 @@ public final class ColumnNormalizer {
         if (handleInvalid == HandleInvalid.SKIP) {
             Column allFinite = functions.lit(true);
             for (String inputCol : inputCols) {
-                allFinite = allFinite.and(isFinite(functions.col(inputCol).cast(DataTypes.DoubleType)));
+                allFinite = allFinite.and(isFinite(ColumnNames.col(inputCol).cast(DataTypes.DoubleType)));
             }
             rows = dataset.filter(allFinite);
         }
         List<Column> columns = new ArrayList<>();
         columns.add(functions.col("*"));
         for (int j = 0; j < inputCols.length; j++) {
-            Column x = functions.col(inputCols[j]).cast(DataTypes.DoubleType);
+            Column x = ColumnNames.col(inputCols[j]).cast(DataTypes.DoubleType);
             Column normalized = affine(x, functions.lit(mean[j]), functions.lit(scale[j]), functions.lit(beta[j]),
                     centering, inverse);
             Column output;
@@ -107,7 +107,7 @@ public final class ColumnNormalizer {
             HandleInvalid handleInvalid, boolean inverse) {
         String inputCol = input.inputCol();
         int numFeatures = coefficients.numFeatures();
-        Column array = functions.col(inputCol);
+        Column array = ColumnNames.col(inputCol);
         Column mean = functions.lit(coefficients.mean());
         Column scale = functions.lit(coefficients.scale());
         Column beta = functions.lit(coefficients.beta());

@@ -245,13 +245,13 @@ public final class FeatureInput implements Serializable {
         int features = kind == Kind.SCALARS ? inputCols.length : 1;
         Column[] columns = new Column[features + (weightCol == null ? 0 : 1)];
         for (int i = 0; i < features; i++) {
-            Column input = functions.col(inputCols[i]);
+            Column input = ColumnNames.col(inputCols[i]);
             columns[i] = kind == Kind.VECTOR ? input
                     : kind == Kind.ARRAY ? input.cast(DataTypes.createArrayType(DataTypes.DoubleType))
                     : input.cast(DataTypes.DoubleType);
         }
         if (weightCol != null) {
-            columns[features] = functions.col(weightCol).cast(DataTypes.DoubleType);
+            columns[features] = ColumnNames.col(weightCol).cast(DataTypes.DoubleType);
         }
         return columns;
     }

@@ -3,6 +3,7 @@ package io.github.batchnorm.spark;
 import io.github.batchnorm.stats.DimensionMismatchException;
 import io.github.batchnorm.stats.FeatureAccumulator;
 import io.github.batchnorm.stats.FeatureStatistics;
+import io.github.batchnorm.stats.InvalidFeatureException;
 import io.github.batchnorm.stats.NonFiniteStatisticException;
 import io.github.batchnorm.stats.Summation;
 import org.apache.spark.api.java.function.Function2;
@@ -85,6 +86,9 @@ public final class SummaryAggregation {
             return summary.toStatistics();
         } catch (NonFiniteStatisticException e) {
             throw nonFinite(input, e);
+        } catch (InvalidFeatureException e) {
+            throw new IllegalArgumentException(featureName(input, e.feature()) + " " + e.problem()
+                    + ". Every feature needs at least one valid value.", e);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(input.describe() + ": " + e.getMessage()
                     + ". Every feature needs at least one valid value.", e);
@@ -93,13 +97,16 @@ public final class SummaryAggregation {
 
     /** A non-finite mean or variance, reported with the column it belongs to. */
     public static IllegalArgumentException nonFinite(FeatureInput input, NonFiniteStatisticException e) {
-        return new IllegalArgumentException(featureName(input, e.feature()) + ": " + e.getMessage() + ".", e);
+        String prefix = "feature " + e.feature() + " ";
+        String problem = e.getMessage().startsWith(prefix) ? e.getMessage().substring(prefix.length()) : e.getMessage();
+        return new IllegalArgumentException(featureName(input, e.feature()) + " " + problem + ".", e);
     }
 
-    private static String featureName(FeatureInput input, int feature) {
+    /** A feature as the user names it: its scalar column, or its Vector or array column and index. */
+    public static String featureName(FeatureInput input, int feature) {
         return input.kind() == FeatureInput.Kind.SCALARS
-                ? "Input column '" + input.inputCols()[feature] + "'"
-                : "Input column '" + input.inputCol() + "'";
+                ? "Feature '" + input.inputCols()[feature] + "'"
+                : "Feature '" + input.inputCol() + "[" + feature + "]'";
     }
 
     /** Folds one internal row into a partition's summary; runs on executors, one instance per task. */

@@ -54,10 +54,10 @@ public final class VectorNormalizer {
         UserDefinedFunction udf = functions.udf(new NormalizeVector(broadcast, input.inputCol(), handleInvalid,
                 keepSparse, inverse), SQLDataTypes.VectorType());
         String outputCol = input.outputCols()[0];
-        Column normalized = udf.apply(functions.col(input.inputCol())).as(outputCol, outputMetadata);
+        Column normalized = udf.apply(ColumnNames.col(input.inputCol())).as(outputCol, outputMetadata);
         Dataset<Row> output = dataset.select(functions.col("*"), normalized);
         // Under "skip" the function marks a row to drop by returning null.
-        return handleInvalid == HandleInvalid.SKIP ? output.filter(functions.col(outputCol).isNotNull()) : output;
+        return handleInvalid == HandleInvalid.SKIP ? output.filter(ColumnNames.col(outputCol).isNotNull()) : output;
     }
 
     /**

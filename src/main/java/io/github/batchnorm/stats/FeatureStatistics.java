@@ -63,12 +63,12 @@ public final class FeatureStatistics {
         for (int j = 0; j < n; j++) {
             if (exact && (!(weightSum[j] > 0.0) || Double.isInfinite(weightSum[j]) || !(weightSquareSum[j] > 0.0)
                     || Double.isInfinite(weightSquareSum[j]))) {
-                throw new IllegalArgumentException("feature " + j + " has no value with positive weight (weight "
+                throw new InvalidFeatureException(j, "has no value with positive weight (weight "
                         + weightSum[j] + ", squared weight " + weightSquareSum[j] + ")");
             }
             if (!exact && (count[j] < 0 || !(weightSum[j] >= 0.0) || Double.isInfinite(weightSum[j])
                     || !(weightSquareSum[j] >= 0.0) || Double.isInfinite(weightSquareSum[j]))) {
-                throw new IllegalArgumentException("feature " + j + " has a negative or non-finite count or weight (count "
+                throw new InvalidFeatureException(j, "has a negative or non-finite count or weight (count "
                         + count[j] + ", weight " + weightSum[j] + ", squared weight " + weightSquareSum[j] + ")");
             }
             if (!Double.isFinite(mean[j])) {
@@ -78,7 +78,7 @@ public final class FeatureStatistics {
                 throw new NonFiniteStatisticException(j, "variance", variance[j]);
             }
             if (variance[j] < 0.0) {
-                throw new IllegalArgumentException("feature " + j + " has a negative variance " + variance[j]);
+                throw new InvalidFeatureException(j, "has a negative variance " + variance[j]);
             }
         }
         this.rowCount = rowCount;
