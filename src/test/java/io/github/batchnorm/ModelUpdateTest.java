@@ -18,6 +18,7 @@ import io.github.batchnorm.testing.SparkTestSession;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.NoSuchElementException;
 import java.util.SplittableRandom;
 import org.apache.spark.ml.linalg.Vectors;
@@ -287,16 +288,17 @@ class ModelUpdateTest {
 
     @Test
     void momentumUpdatesReproducePyTorchsRunningStatistics() {
-        // torch.nn.BatchNorm1d(2, eps=1e-5, momentum=0.1, dtype=torch.float64) in training mode, fed these three batches,
-        // then weight [1.5, -0.5], bias [0.25, 2.0] and evaluated on two rows (PyTorch 1.13).
+        // The batches of MOMENTUM_BATCHES in fixtures/make_fixtures.py, which fed torch.nn.BatchNorm1d(2, eps=1e-5,
+        // momentum=0.1, dtype=torch.float64) in training mode and recorded its running statistics after each batch and
+        // its eval output on MOMENTUM_EVAL in fixtures/torch_momentum.csv.
         double[][][] batches = {
             {{1, 10}, {2, 30}, {4, 20}, {7, 50}, {11, 40}},
             {{-3, 12.5}, {0.5, 17.25}, {2.25, 9}, {6, 14}},
             {{8, 100}, {9.5, 60}, {10, 75}, {3, 80}, {5.5, 90}, {12, 70}}};
-        double[][] torchMean = {{0.5, 3.0}, {0.59375, 4.018750000000001}, {1.334375, 11.533541666666668}};
-        double[][] torchVar = {{2.5500000000000003, 25.9}, {3.6965625000000006, 24.48239583333333},
-            {4.396906250000001, 42.45082291666667}};
-        double[][] torchEval = {{2.156848612555363, -1.3356551954092462}, {-1.4198896993890457, 2.8850943844298107}};
+        Map<String, double[]> torch = torchMomentumFixture();
+        double[][] torchMean = {torch.get("running_mean_0"), torch.get("running_mean_1"), torch.get("running_mean_2")};
+        double[][] torchVar = {torch.get("running_var_0"), torch.get("running_var_1"), torch.get("running_var_2")};
+        double[][] torchEval = {torch.get("eval_0"), torch.get("eval_1")};
 
         // PyTorch starts from running_mean = 0, running_var = 1, with momentum_torch = 1 - momentum.
         BatchNormalizationModel model = BatchNormalizationModel.fromStatistics(new double[] {0, 0}, new double[] {1, 1},
@@ -317,6 +319,24 @@ class ModelUpdateTest {
                 assertRelative(torchEval[r][j], y.apply(j), TIGHT, "eval output row " + r + " feature " + j);
             }
         }
+    }
+
+    /** Rows of fixtures/torch_momentum.csv by their stat name. */
+    private static Map<String, double[]> torchMomentumFixture() {
+        Map<String, double[]> rows = new java.util.HashMap<>();
+        try (java.io.BufferedReader reader = new java.io.BufferedReader(new java.io.InputStreamReader(
+                ModelUpdateTest.class.getResourceAsStream("/fixtures/torch_momentum.csv"),
+                java.nio.charset.StandardCharsets.UTF_8))) {
+            assertEquals("stat,x0,x1", reader.readLine());
+            for (String line = reader.readLine(); line != null; line = reader.readLine()) {
+                String[] fields = line.split(",");
+                rows.put(fields[0], new double[] {Double.parseDouble(fields[1]), Double.parseDouble(fields[2])});
+            }
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        assertEquals(8, rows.size(), "running mean and variance after 3 batches, and 2 eval rows");
+        return rows;
     }
 
     @Test
