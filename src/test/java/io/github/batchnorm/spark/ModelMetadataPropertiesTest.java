@@ -1,41 +1,60 @@
 package io.github.batchnorm.spark;
 
+import static io.github.batchnorm.testing.SeededCases.cases;
+import static io.github.batchnorm.testing.SeededCases.oneOf;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.github.batchnorm.BatchNormalizationModel;
+import io.github.batchnorm.testing.SeededCases;
+import io.github.batchnorm.testing.SeededCases.Case;
+import java.math.BigDecimal;
 import java.util.List;
+import java.util.SplittableRandom;
 import java.util.concurrent.atomic.AtomicInteger;
-import net.jqwik.api.Arbitraries;
-import net.jqwik.api.Arbitrary;
-import net.jqwik.api.Combinators;
-import net.jqwik.api.ForAll;
-import net.jqwik.api.Property;
-import net.jqwik.api.Provide;
-import net.jqwik.api.constraints.IntRange;
-import net.jqwik.api.lifecycle.AfterContainer;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * Saved model metadata, generated in the layout Spark's params writer uses and then mutated: each document is read with
  * exactly its params, or refused with one line that names the model's folder, never with another exception.
+ *
+ * <p>These run as JUnit parameterized tests over seeded cases ({@link SeededCases}): a case is named by its seed, and
+ * {@code -Dcases.seed=<seed>} replays it alone.
  */
 class ModelMetadataPropertiesTest {
+    static final int GENERATED = 300;
+    static final int MUTATED = 1500;
+    private static final long SEED = 20261125L;
+
     private static final ObjectMapper MAPPER = new ObjectMapper();
+    private static final JsonNodeFactory NODES = MAPPER.getNodeFactory();
     private static final String GARBLE = "\",]}{:-e\\";
     private static final String CLASS = BatchNormalizationModel.class.getName();
     private static final String PATH = "/models/people";
     private static final AtomicInteger ACCEPTED = new AtomicInteger();
     private static final AtomicInteger REFUSED = new AtomicInteger();
+    private static final AtomicInteger MUTATED_ACCEPTED = new AtomicInteger();
+    private static final AtomicInteger MUTATED_REFUSED = new AtomicInteger();
 
-    @AfterContainer
+    @AfterAll
     static void report() {
         System.out.println("model metadata properties: " + (ACCEPTED.get() + REFUSED.get()) + " documents, "
                 + ACCEPTED.get() + " read, " + REFUSED.get() + " refused with a message");
+        // Mutations that are all refused (or all read) would test one branch only: after a full run, both must occur.
+        if (MUTATED_ACCEPTED.get() + MUTATED_REFUSED.get() == MUTATED) {
+            assertTrue(MUTATED_ACCEPTED.get() > 0 && MUTATED_REFUSED.get() > 0, "mutated metadata: "
+                    + MUTATED_ACCEPTED.get() + " read, " + MUTATED_REFUSED.get() + " refused");
+        }
     }
 
     private static BatchNormalizationModel blankModel() {
@@ -43,48 +62,62 @@ class ModelMetadataPropertiesTest {
                 new double[0], 1e-5);
     }
 
-    @Provide
-    Arbitrary<ObjectNode> documents() {
-        Arbitrary<Double> epsilons = Arbitraries.doubles().between(0, 10);
-        Arbitrary<List<String>> names = Arbitraries.strings().ofMinLength(1).ofMaxLength(10).list().ofSize(2)
-                .uniqueElements();
-        Arbitrary<double[]> gammas = Arbitraries.doubles().between(-5, 5).array(double[].class).ofSize(2);
-        Arbitrary<String> modes = Arbitraries.of("population", "sample");
-        Arbitrary<String> invalid = Arbitraries.of("error", "skip", "keep");
-        Arbitrary<Boolean> flags = Arbitraries.of(true, false);
-        Arbitrary<Integer> versions = Arbitraries.of(1, 2);
-        return Combinators.combine(epsilons, names, gammas, modes, invalid, flags, versions).as(
-                (epsilon, inputs, gamma, mode, handleInvalid, center, version) -> {
-                    ObjectNode root = MAPPER.createObjectNode();
-                    root.put("class", CLASS);
-                    root.put("timestamp", 1_764_000_000_000L);
-                    root.put("sparkVersion", "4.2.0");
-                    root.put("uid", "batchNorm_0123abcd");
-                    ObjectNode params = root.putObject("paramMap");
-                    params.put("epsilon", epsilon);
-                    ArrayNode inputCols = params.putArray("inputCols");
-                    inputs.forEach(inputCols::add);
-                    ArrayNode outputCols = params.putArray("outputCols");
-                    inputs.forEach(name -> outputCols.add(name + "_bn"));
-                    ArrayNode gammaNode = params.putArray("gamma");
-                    for (double g : gamma) {
-                        gammaNode.add(g);
-                    }
-                    params.put("varianceMode", mode);
-                    params.put("handleInvalid", handleInvalid);
-                    params.put("center", center);
-                    ObjectNode defaults = root.putObject("defaultParamMap");
-                    defaults.put("epsilon", 1e-5);
-                    defaults.put("aggregationDepth", 2);
-                    root.put("formatVersion", version);
-                    return root;
-                });
+    /** A document as the generated cases print it: compact, so that a case's name stays short. */
+    record Document(ObjectNode json) {
+        @Override
+        public String toString() {
+            return json.toString();
+        }
     }
 
-    @Property(tries = 300, seed = "20261125")
-    void generatedMetadataIsReadWithItsParams(@ForAll("documents") ObjectNode document) {
+    /**
+     * Valid metadata of a two-feature model: epsilon in [0, 10], two distinct column names of 1 to 10 characters, gamma
+     * in [-5, 5], any variance mode and handleInvalid, center either way, format version 1 or 2.
+     */
+    static ObjectNode document(SplittableRandom random) {
+        double epsilon = SeededCases.number(random, 0, 10);
+        List<String> inputs = SeededCases.distinctTexts(random, 2, 1, 10);
+        double[] gamma = SeededCases.numbers(random, 2, -5, 5);
+        String mode = oneOf(List.of("population", "sample"), random);
+        String handleInvalid = oneOf(List.of("error", "skip", "keep"), random);
+        boolean center = random.nextBoolean();
+        int version = random.nextInt(1, 3);
+
+        ObjectNode root = MAPPER.createObjectNode();
+        root.put("class", CLASS);
+        root.put("timestamp", 1_764_000_000_000L);
+        root.put("sparkVersion", "4.2.0");
+        root.put("uid", "batchNorm_0123abcd");
+        ObjectNode params = root.putObject("paramMap");
+        params.put("epsilon", epsilon);
+        ArrayNode inputCols = params.putArray("inputCols");
+        inputs.forEach(inputCols::add);
+        ArrayNode outputCols = params.putArray("outputCols");
+        inputs.forEach(name -> outputCols.add(name + "_bn"));
+        ArrayNode gammaNode = params.putArray("gamma");
+        for (double g : gamma) {
+            gammaNode.add(g);
+        }
+        params.put("varianceMode", mode);
+        params.put("handleInvalid", handleInvalid);
+        params.put("center", center);
+        ObjectNode defaults = root.putObject("defaultParamMap");
+        defaults.put("epsilon", 1e-5);
+        defaults.put("aggregationDepth", 2);
+        root.put("formatVersion", version);
+        return root;
+    }
+
+    static Stream<Case<Document>> generatedCases() {
+        return cases(SEED, GENERATED, random -> new Document(document(random)));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("generatedCases")
+    void generatedMetadataIsReadWithItsParams(Case<Document> generated) {
+        ObjectNode document = generated.value().json();
         BatchNormalizationModel model = read(document.toString());
-        assertHolds(document.get("paramMap"), model);
+        assertHolds(document.get("paramMap"), model, generated.toString());
         ACCEPTED.incrementAndGet();
     }
 
@@ -95,39 +128,80 @@ class ModelMetadataPropertiesTest {
         return model;
     }
 
-    /** Every param in the document has exactly its value in the model. */
-    private static void assertHolds(JsonNode params, BatchNormalizationModel model) {
+    /**
+     * Every param in the document has exactly its value in the model. Doubles and strings are checked to have their JSON
+     * type first, as Jackson reads any node as a double (text as 0). Column names and booleans are expected as Spark's
+     * json4s decoding reads them, which the reader accepts today: a number in a name array as its text, {@code null} as
+     * false.
+     */
+    private static void assertHolds(JsonNode params, BatchNormalizationModel model, String at) {
         for (var fields = params.fields(); fields.hasNext();) {
             var field = fields.next();
             JsonNode value = field.getValue();
             switch (field.getKey()) {
-                case "epsilon" -> assertEquals(value.doubleValue(), model.getEpsilon());
-                case "inputCols" -> assertEquals(value.size(), model.getInputCols().length);
+                case "epsilon" -> assertEquals(sparkDouble(value, at), model.getEpsilon(), at);
+                case "inputCols" -> assertArrayEquals(texts(value, at), model.getInputCols(), at);
+                case "outputCols" -> {
+                    if (!value.isNull()) {
+                        assertArrayEquals(texts(value, at), model.getOutputCols(), at);
+                    }
+                }
                 case "gamma" -> {
+                    assertTrue(value.isArray(), at);
                     double[] expected = new double[value.size()];
                     for (int j = 0; j < expected.length; j++) {
-                        expected[j] = value.get(j).doubleValue();
+                        expected[j] = sparkDouble(value.get(j), at);
                     }
-                    assertArrayEquals(expected, model.getGamma());
+                    assertArrayEquals(expected, model.getGamma(), at);
                 }
-                case "varianceMode" -> assertEquals(value.textValue(), model.getVarianceMode());
-                case "handleInvalid" -> assertEquals(value.textValue(), model.getHandleInvalid());
-                case "center" -> assertEquals(value.booleanValue(), model.getCenter());
+                case "varianceMode" -> assertEquals(text(value, at), model.getVarianceMode(), at);
+                case "handleInvalid" -> assertEquals(text(value, at), model.getHandleInvalid(), at);
+                case "center" -> {
+                    assertTrue(value.isBoolean() || value.isNull(), at);
+                    assertEquals(value.booleanValue(), model.getCenter(), at);
+                }
                 default -> {
                 }
             }
         }
     }
 
-    @Provide
-    Arbitrary<JsonNode> oddValues() {
-        var nodes = MAPPER.getNodeFactory();
-        return Arbitraries.of(MAPPER.nullNode(), nodes.textNode("1.5"), nodes.textNode("NaN"), nodes.numberNode(-1),
-                nodes.numberNode(0), nodes.numberNode(3), nodes.numberNode(1e308),
-                nodes.numberNode(new java.math.BigDecimal("1e400")), nodes.booleanNode(false), MAPPER.createArrayNode(),
-                MAPPER.createObjectNode(), MAPPER.createArrayNode().add("a").add(1), MAPPER.createArrayNode().add(2.5),
-                nodes.textNode(""), nodes.textNode("keep"), nodes.textNode(CLASS), nodes.textNode("org.apache.spark.ml.PipelineModel"));
+    /** A double as Spark's params writer writes it: a JSON number, or "NaN", "Inf" or "-Inf" for the non-finite. */
+    private static double sparkDouble(JsonNode value, String at) {
+        if (value.isNumber()) {
+            return value.doubleValue();
+        }
+        assertTrue(value.isTextual(), at);
+        return switch (value.textValue()) {
+            case "NaN" -> Double.NaN;
+            case "Inf" -> Double.POSITIVE_INFINITY;
+            case "-Inf" -> Double.NEGATIVE_INFINITY;
+            default -> throw new AssertionError("accepted " + value + " as a double: " + at);
+        };
     }
+
+    private static String text(JsonNode value, String at) {
+        assertTrue(value.isTextual(), at);
+        return value.textValue();
+    }
+
+    private static String[] texts(JsonNode array, String at) {
+        assertTrue(array.isArray(), at);
+        String[] values = new String[array.size()];
+        for (int j = 0; j < values.length; j++) {
+            assertTrue(array.get(j).isValueNode() && !array.get(j).isNull(), at);
+            values[j] = array.get(j).asText();
+        }
+        return values;
+    }
+
+    /** Values of the wrong type, out of range, too large for a double, or right but in the wrong place. */
+    private static final List<JsonNode> ODD_VALUES = List.of(MAPPER.nullNode(), NODES.textNode("1.5"),
+            NODES.textNode("NaN"), NODES.numberNode(-1), NODES.numberNode(0), NODES.numberNode(3), NODES.numberNode(1e308),
+            NODES.numberNode(new BigDecimal("1e400")), NODES.booleanNode(false), MAPPER.createArrayNode(),
+            MAPPER.createObjectNode(), MAPPER.createArrayNode().add("a").add(1), MAPPER.createArrayNode().add(2.5),
+            NODES.textNode(""), NODES.textNode("keep"), NODES.textNode(CLASS),
+            NODES.textNode("org.apache.spark.ml.PipelineModel"));
 
     private static final List<String> TOP = List.of("class", "timestamp", "sparkVersion", "uid", "paramMap",
             "defaultParamMap", "formatVersion");
@@ -135,49 +209,81 @@ class ModelMetadataPropertiesTest {
             "handleInvalid", "center", "inputCol", "momentum", "aggregationDepth", "summation", "weightCol", "beta",
             "scale", "noSuchParam");
 
-    @Property(tries = 1500, seed = "20261125")
-    void mutatedMetadataIsReadWithItsParamsOrRefusedWithAMessage(@ForAll("documents") ObjectNode document,
-            @ForAll("oddValues") JsonNode odd, @ForAll @IntRange(min = 0, max = 4) int mutation,
-            @ForAll @IntRange(min = 0, max = 100) int which, @ForAll @IntRange(min = 0, max = 10_000) int at) {
-        String text;
+    /** A document's text after one mutation, and what the mutation was. */
+    record Mutant(String text, String mutation) {
+        @Override
+        public String toString() {
+            return mutation;
+        }
+    }
+
+    /**
+     * Valid metadata, then one of five mutations: a top-level field dropped or set to an odd value, a param (known or
+     * not) set to an odd value, the text cut short, or a character of JSON's punctuation slipped in.
+     */
+    static Mutant mutant(SplittableRandom random) {
+        ObjectNode document = document(random);
+        JsonNode odd = oneOf(ODD_VALUES, random);
+        int mutation = random.nextInt(5);
+        int which = random.nextInt(101);
+        int at = random.nextInt(10_001);
         ObjectNode params = (ObjectNode) document.get("paramMap");
         switch (mutation) {
             case 0 -> {
-                document.remove(TOP.get(which % TOP.size()));
-                text = document.toString();
+                String field = TOP.get(which % TOP.size());
+                document.remove(field);
+                return new Mutant(document.toString(), "without '" + field + "'");
             }
             case 1 -> {
-                document.set(TOP.get(which % TOP.size()), odd);
-                text = document.toString();
+                String field = TOP.get(which % TOP.size());
+                document.set(field, odd);
+                return new Mutant(document.toString(), "'" + field + "' set to " + odd);
             }
             case 2 -> {
-                params.set(PARAMS.get(which % PARAMS.size()), odd);
-                text = document.toString();
+                String param = PARAMS.get(which % PARAMS.size());
+                params.set(param, odd);
+                return new Mutant(document.toString(), "param '" + param + "' set to " + odd);
             }
             case 3 -> {
                 String whole = document.toString();
-                text = whole.substring(0, at % (whole.length() + 1));
+                int end = at % (whole.length() + 1);
+                return new Mutant(whole.substring(0, end), "cut after " + end + " of " + whole.length() + " characters");
             }
             default -> {
                 String whole = document.toString();
                 int position = at % (whole.length() + 1);
-                text = whole.substring(0, position) + GARBLE.charAt(which % GARBLE.length()) + whole.substring(position);
+                char garble = GARBLE.charAt(which % GARBLE.length());
+                return new Mutant(whole.substring(0, position) + garble + whole.substring(position),
+                        "'" + garble + "' inserted at " + position);
             }
         }
+    }
+
+    static Stream<Case<Mutant>> mutatedCases() {
+        return cases(SEED, MUTATED, ModelMetadataPropertiesTest::mutant);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("mutatedCases")
+    void mutatedMetadataIsReadWithItsParamsOrRefusedWithAMessage(Case<Mutant> generated) {
+        String text = generated.value().text();
+        String at = generated + " in " + text;
         BatchNormalizationModel model;
         try {
             model = read(text);
         } catch (IllegalArgumentException refused) {
-            assertTrue(refused.getMessage().contains("'" + PATH + "'"), refused.getMessage());
-            assertEquals(1, refused.getMessage().lines().count(), refused.getMessage());
+            assertTrue(refused.getMessage().contains("'" + PATH + "'"), at + ": " + refused.getMessage());
+            assertEquals(1, refused.getMessage().lines().count(), at + ": " + refused.getMessage());
             REFUSED.incrementAndGet();
+            MUTATED_REFUSED.incrementAndGet();
             return;
         }
         try {
-            assertHolds(MAPPER.readTree(text).get("paramMap"), model);
-        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-            throw new AssertionError("accepted text that is not JSON: " + text, e);
+            assertHolds(MAPPER.readTree(text).get("paramMap"), model, at);
+        } catch (JsonProcessingException e) {
+            throw new AssertionError("accepted text that is not JSON: " + at, e);
         }
         ACCEPTED.incrementAndGet();
+        MUTATED_ACCEPTED.incrementAndGet();
     }
 }
