@@ -133,7 +133,7 @@ class BatchNormalizationValidationTest {
         assertTrue(Expect.illegalArgument(() -> new BatchNormalization().fit(withNaN)).startsWith("Input column 'features' has an"
                 + " invalid value NaN at index 0."));
         Dataset<Row> huge = vectorRows(Vectors.dense(1e300), Vectors.dense(-1e300));
-        assertTrue(Expect.illegalArgument(() -> new BatchNormalization().fit(huge)).contains("feature 0 has a non-finite variance"));
+        assertTrue(Expect.illegalArgument(() -> new BatchNormalization().fit(huge)).contains("Feature 'features[0]' has a non-finite variance"));
     }
 
     @Test

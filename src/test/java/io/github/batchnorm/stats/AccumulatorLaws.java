@@ -258,7 +258,7 @@ abstract class AccumulatorLaws<A extends FeatureAccumulator> {
         }
         long[] count = counts(rows);
         int noValue = IntStream.range(0, count.length).filter(j -> count[j] == 0).findFirst().orElse(-1);
-        return noValue < 0 ? null : "IllegalArgumentException: feature " + noValue + " has no value with positive weight"
+        return noValue < 0 ? null : "InvalidFeatureException: feature " + noValue + " has no value with positive weight"
                 + " (weight 0.0, squared weight 0.0)";
     }
 
