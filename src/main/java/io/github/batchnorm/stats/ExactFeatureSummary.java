@@ -57,14 +57,8 @@ public final class ExactFeatureSummary implements FeatureAccumulator {
     private static final double SHIFT_2 = 0x1.8p-39;
     private static final double ERROR_SHIFT_1 = 0x1.8p-46;
     private static final double ERROR_SHIFT_2 = 0x1.8p-92;
-    /** Slots per feature in {@link #levels}. */
-    private static final int X1 = 0;
-    private static final int X2 = 1;
-    private static final int P1 = 2;
-    private static final int P2 = 3;
-    private static final int E1 = 4;
-    private static final int E2 = 5;
-    private static final int LEVELS = 6;
+    /** At most this many values wait in {@link #rows}: 256 rows up to 4,096 features, fewer rows above. */
+    private static final int BUFFERED_VALUES = 1 << 20;
 
     /**
      * Whether {@link Math#fma} runs in hardware. The JVM uses the FMA instruction when its {@code UseFMA} flag is on
@@ -84,17 +78,27 @@ public final class ExactFeatureSummary implements FeatureAccumulator {
     /** Per-feature bound of the open block (a power of two), 0 while the feature has none; and its inverse. */
     private double[] bound;
     private double[] inverseBound;
-    /** The open blocks' levels, {@link #LEVELS} per feature (feature-major for the dense loop: slot * dimension + j). */
-    private double[] levels;
     /**
-     * Values added to each feature's open block one by one; the values of dense rows are counted once for all features in
-     * {@link #denseRows}, so a block holds {@code blockCount[j] + denseRows} values (a flush of one feature sets its count
-     * to {@code -denseRows}).
+     * The open blocks' levels, one array per level: x on two ({@code x1}, {@code x2}), the square on two, the square's
+     * error on two. Separate arrays, so the JIT sees that the dense loops' stores cannot overlap and vectorises them.
      */
+    private double[] x1;
+    private double[] x2;
+    private double[] p1;
+    private double[] p2;
+    private double[] e1;
+    private double[] e2;
+    /**
+     * Dense rows of weight 1 wait here, row after row, until a block of them is added ({@link #addBufferedRows}): with
+     * the whole block at hand, each feature's bound comes from its largest value in the block, and a feature whose block
+     * the levels cannot hold exactly is redone from the buffer the slow way.
+     */
+    private double[][] rows;
+    private int bufferedRows;
+    /** Per feature, the largest magnitude among the buffered rows (NaN or infinite if a value is). */
+    private double[] bufferedMax;
+    /** Values in each feature's open block (sparse rows, dense rows with missing values). */
     private int[] blockCount;
-    private int denseRows;
-    /** At least the largest {@code blockCount} since the last {@link #flushAll}: what a dense row checks. */
-    private int maxBlockCount;
     /** Per-feature count, weight and squared weight of missing values; null until the first missing value. */
     private long[] missingCount;
     private ExactSum[] missingWeight;
@@ -109,11 +113,9 @@ public final class ExactFeatureSummary implements FeatureAccumulator {
             for (int j = 0; j < values.length; j++) {
                 addWeighted(j, values[j], weight);
             }
-        } else if (!addDenseRow(values)) {
-            for (int j = 0; j < values.length; j++) {
-                addUnit(j, values[j]);
-            }
+            return this;
         }
+        bufferRow(values, 0, values.length);
         return this;
     }
 
@@ -182,7 +184,12 @@ public final class ExactFeatureSummary implements FeatureAccumulator {
         inverseBound = new double[size];
         // No open block: the dense row's check fails (0 * infinity is NaN) and its values go one by one.
         Arrays.fill(inverseBound, Double.POSITIVE_INFINITY);
-        levels = new double[LEVELS * size];
+        x1 = new double[size];
+        x2 = new double[size];
+        p1 = new double[size];
+        p2 = new double[size];
+        e1 = new double[size];
+        e2 = new double[size];
         blockCount = new int[size];
     }
 
@@ -194,86 +201,173 @@ public final class ExactFeatureSummary implements FeatureAccumulator {
         }
     }
 
-    /**
-     * A dense row of weight 1 in one pass over the features, if every value is within its feature's open block (else
-     * false, and nothing was added). A value whose last remainders the levels cannot hold is finished by
-     * {@link #finishRow}.
-     */
-    private boolean addDenseRow(double[] values) {
-        final int d = values.length;
-        final double[] inverse = inverseBound;
-        // NaN (a feature without an open block has inverse bound +infinity, times 0) and values >= B fail this test.
-        double over = 0.0;
+    /** Copies a dense row of weight 1 (already counted) into the buffer; a full buffer is added as a block. */
+    private void bufferRow(double[] source, int offset, int d) {
+        if (rows == null) {
+            rows = new double[Math.max(1, Math.min(BLOCK, BUFFERED_VALUES / Math.max(1, d)))][];
+            bufferedMax = new double[d];
+        }
+        double[] row = rows[bufferedRows];
+        if (row == null) {
+            row = new double[d];
+            rows[bufferedRows] = row;
+        }
+        System.arraycopy(source, offset, row, 0, d);
+        final double[] max = bufferedMax;
         for (int j = 0; j < d; j++) {
-            over = Math.max(over, Math.abs(values[j]) * inverse[j]);
+            max[j] = Math.max(max[j], Math.abs(row[j]));
         }
-        if (!(over < 1.0)) {
-            return false;
+        if (++bufferedRows == rows.length) {
+            addBufferedRows();
         }
-        if (denseRows + maxBlockCount >= BLOCK) {
-            flushAll();
-        }
-        final double[] b = bound;
-        final double[] lv = levels;
-        double leftover = 0.0;
-        for (int j = 0; j < d; j++) {
-            double x = values[j];
-            double bx = b[j];
-            double bp = bx * bx;
-            double s = bx * SHIFT_1;
-            double a = (x + s) - s;
-            double r = x - a;
-            s = bx * SHIFT_2;
-            double a2 = (r + s) - s;
-            double rx = r - a2;
-            lv[j] += a;
-            lv[d + j] += a2;
-
-            double p = x * x;
-            double e = HARDWARE_FMA ? Math.fma(x, x, -p) : FmaSupport.squareError(x, p);
-            s = bp * SHIFT_1;
-            a = (p + s) - s;
-            r = p - a;
-            s = bp * SHIFT_2;
-            a2 = (r + s) - s;
-            double rp = r - a2;
-            lv[2 * d + j] += a;
-            lv[3 * d + j] += a2;
-
-            s = bp * ERROR_SHIFT_1;
-            a = (e + s) - s;
-            r = e - a;
-            s = bp * ERROR_SHIFT_2;
-            a2 = (r + s) - s;
-            double re = r - a2;
-            lv[4 * d + j] += a;
-            lv[5 * d + j] += a2;
-            leftover = Math.max(leftover, Math.abs(rx) + Math.abs(rp) + Math.abs(re));
-        }
-        denseRows++;
-        if (leftover != 0.0) {
-            finishRow(values);
-        }
-        return true;
     }
 
-
-    /** Adds, exactly, what the levels could not hold of a dense row that {@link #addDenseRow} just added. */
-    private void finishRow(double[] values) {
-        for (int j = 0; j < values.length; j++) {
-            double x = values[j];
-            double bx = bound[j];
-            double bp = bx * bx;
-            double r = x - extract(x, bx * SHIFT_1);
-            double rx = r - extract(r, bx * SHIFT_2);
-            double p = x * x;
-            double e = HARDWARE_FMA ? Math.fma(x, x, -p) : FmaSupport.squareError(x, p);
-            r = p - extract(p, bp * SHIFT_1);
-            double rp = r - extract(r, bp * SHIFT_2);
-            r = e - extract(e, bp * ERROR_SHIFT_1);
-            double re = r - extract(r, bp * ERROR_SHIFT_2);
-            addRemainders(j, x, p, e, rx, rp, re);
+    /**
+     * Adds the buffered dense rows as one block per feature. Each feature's bound is the power of two just above its
+     * largest buffered magnitude; then three loops per row (x, its square, the square's error: small loops, which the JIT
+     * unrolls and vectorises, where one large loop would stay scalar) add every value's parts to the levels and sum the
+     * magnitudes of what is left below the last level. A feature with something left, or with a value the levels cannot
+     * take at all (non-finite, beyond 2^300, or all below 2^-400), is finished from the buffer the slow, exact way.
+     */
+    private void addBufferedRows() {
+        final int n = bufferedRows;
+        if (n == 0) {
+            return;
         }
+        bufferedRows = 0;
+        flushAll();
+        final int d = dimension;
+        final double[] b = new double[d];
+        final double[] b2 = new double[d];
+        boolean anySlow = false;
+        for (int j = 0; j < d; j++) {
+            double m = bufferedMax[j];
+            if (m >= SMALLEST && m <= LARGEST) {
+                b[j] = Math.scalb(1.0, Math.getExponent(m) + 1);
+            } else if (m == 0.0) {
+                b[j] = 1.0;
+            } else {
+                b[j] = Double.NaN; // finished the slow way; NaN keeps its levels from mattering
+                anySlow = true;
+            }
+            b2[j] = b[j] * b[j];
+        }
+        final double[] left = new double[d];
+        final double[][] buffer = rows;
+        for (int r = 0; r < n; r++) {
+            addToLevels(buffer[r], b, b2, left);
+        }
+        for (int j = 0; j < d; j++) {
+            bufferedMax[j] = 0.0;
+            if (left[j] == 0.0) {
+                continue;
+            }
+            if (Double.isNaN(b[j])) {
+                x1[j] = 0.0;
+                x2[j] = 0.0;
+                p1[j] = 0.0;
+                p2[j] = 0.0;
+                e1[j] = 0.0;
+                e2[j] = 0.0;
+                for (int r = 0; r < n; r++) {
+                    addDirect(j, buffer[r][j]);
+                }
+            } else {
+                for (int r = 0; r < n; r++) {
+                    addRemainders(j, buffer[r][j], b[j]);
+                }
+            }
+        }
+        flushAll();
+    }
+
+    /**
+     * Adds one buffered row's parts to the levels. A method of its own, called per row, so that the JIT compiles its small
+     * loops as such (unrolled and vectorised) rather than as part of a long-running loop over the block.
+     */
+    private void addToLevels(double[] row, double[] b, double[] b2, double[] left) {
+        final int d = row.length;
+        final double[] ax1 = x1;
+        final double[] ax2 = x2;
+        final double[] ap1 = p1;
+        final double[] ap2 = p2;
+        final double[] ae1 = e1;
+        final double[] ae2 = e2;
+        for (int j = 0; j < d; j++) {
+            double x = row[j];
+            double s = b[j] * SHIFT_1;
+            double a = (x + s) - s;
+            double rest = x - a;
+            s = b[j] * SHIFT_2;
+            double a2 = (rest + s) - s;
+            ax1[j] += a;
+            ax2[j] += a2;
+            left[j] += Math.abs(rest - a2);
+        }
+        for (int j = 0; j < d; j++) {
+            double x = row[j];
+            double p = x * x;
+            double s = b2[j] * SHIFT_1;
+            double a = (p + s) - s;
+            double rest = p - a;
+            s = b2[j] * SHIFT_2;
+            double a2 = (rest + s) - s;
+            ap1[j] += a;
+            ap2[j] += a2;
+            left[j] += Math.abs(rest - a2);
+        }
+        if (HARDWARE_FMA) {
+            for (int j = 0; j < d; j++) {
+                double x = row[j];
+                double e = Math.fma(x, x, -(x * x));
+                double s = b2[j] * ERROR_SHIFT_1;
+                double a = (e + s) - s;
+                double rest = e - a;
+                s = b2[j] * ERROR_SHIFT_2;
+                double a2 = (rest + s) - s;
+                ae1[j] += a;
+                ae2[j] += a2;
+                left[j] += Math.abs(rest - a2);
+            }
+        } else {
+            for (int j = 0; j < d; j++) {
+                double x = row[j];
+                double e = FmaSupport.squareError(x, x * x);
+                double s = b2[j] * ERROR_SHIFT_1;
+                double a = (e + s) - s;
+                double rest = e - a;
+                s = b2[j] * ERROR_SHIFT_2;
+                double a2 = (rest + s) - s;
+                ae1[j] += a;
+                ae2[j] += a2;
+                left[j] += Math.abs(rest - a2);
+            }
+        }
+    }
+
+    /** Adds {@code x} and its square to feature {@code j}'s exact sums directly. */
+    private void addDirect(int j, double x) {
+        if (!Double.isFinite(x)) {
+            throw new IllegalArgumentException("feature " + j + " has a non-finite value " + x);
+        }
+        if (x != 0.0) {
+            sumOf(j).add(x);
+            squareSumOf(j).addSquare(x);
+        }
+    }
+
+    /** Recomputes what the levels of a block with bound {@code bx} left of {@code x}, and adds it exactly. */
+    private void addRemainders(int j, double x, double bx) {
+        double bp = bx * bx;
+        double r = x - extract(x, bx * SHIFT_1);
+        double rx = r - extract(r, bx * SHIFT_2);
+        double p = x * x;
+        double e = HARDWARE_FMA ? Math.fma(x, x, -p) : FmaSupport.squareError(x, p);
+        r = p - extract(p, bp * SHIFT_1);
+        double rp = r - extract(r, bp * SHIFT_2);
+        r = e - extract(e, bp * ERROR_SHIFT_1);
+        double re = r - extract(r, bp * ERROR_SHIFT_2);
+        addRemainders(j, x, p, e, rx, rp, re);
     }
 
     private static double extract(double x, double shift) {
@@ -316,35 +410,31 @@ public final class ExactFeatureSummary implements FeatureAccumulator {
             openBlock(j, ax);
             bx = bound[j];
         }
-        if (blockCount[j] + denseRows >= BLOCK) {
+        if (blockCount[j] >= BLOCK) {
             flush(j);
         }
-        int inBlock = ++blockCount[j];
-        if (inBlock > maxBlockCount) {
-            maxBlockCount = inBlock;
-        }
-        final int d = dimension;
+        blockCount[j]++;
         double bp = bx * bx;
         double a = extract(x, bx * SHIFT_1);
         double r = x - a;
         double a2 = extract(r, bx * SHIFT_2);
         double rx = r - a2;
-        levels[X1 * d + j] += a;
-        levels[X2 * d + j] += a2;
+        x1[j] += a;
+        x2[j] += a2;
         double p = x * x;
         double e = HARDWARE_FMA ? Math.fma(x, x, -p) : FmaSupport.squareError(x, p);
         a = extract(p, bp * SHIFT_1);
         r = p - a;
         a2 = extract(r, bp * SHIFT_2);
         double rp = r - a2;
-        levels[P1 * d + j] += a;
-        levels[P2 * d + j] += a2;
+        p1[j] += a;
+        p2[j] += a2;
         a = extract(e, bp * ERROR_SHIFT_1);
         r = e - a;
         a2 = extract(r, bp * ERROR_SHIFT_2);
         double re = r - a2;
-        levels[E1 * d + j] += a;
-        levels[E2 * d + j] += a2;
+        e1[j] += a;
+        e2[j] += a2;
         addRemainders(j, x, p, e, rx, rp, re);
     }
 
@@ -392,36 +482,34 @@ public final class ExactFeatureSummary implements FeatureAccumulator {
 
     /** Moves feature {@code j}'s open block into its exact sums and empties it (its bound stays). */
     private void flush(int j) {
-        final int d = dimension;
-        double x1 = levels[X1 * d + j];
-        double x2 = levels[X2 * d + j];
-        if (x1 != 0.0 || x2 != 0.0) {
+        if (x1[j] != 0.0 || x2[j] != 0.0) {
             ExactSum s = sumOf(j);
-            s.add(x1);
-            s.add(x2);
-            levels[X1 * d + j] = 0.0;
-            levels[X2 * d + j] = 0.0;
+            s.add(x1[j]);
+            s.add(x2[j]);
+            x1[j] = 0.0;
+            x2[j] = 0.0;
         }
-        if (levels[P1 * d + j] != 0.0 || levels[P2 * d + j] != 0.0 || levels[E1 * d + j] != 0.0
-                || levels[E2 * d + j] != 0.0) {
+        if (p1[j] != 0.0 || p2[j] != 0.0 || e1[j] != 0.0 || e2[j] != 0.0) {
             ExactSum s = squareSumOf(j);
-            for (int slot = P1; slot <= E2; slot++) {
-                s.add(levels[slot * d + j]);
-                levels[slot * d + j] = 0.0;
-            }
+            s.add(p1[j]);
+            s.add(p2[j]);
+            s.add(e1[j]);
+            s.add(e2[j]);
+            p1[j] = 0.0;
+            p2[j] = 0.0;
+            e1[j] = 0.0;
+            e2[j] = 0.0;
         }
-        blockCount[j] = -denseRows;
+        blockCount[j] = 0;
     }
 
     private void flushAll() {
         if (dimension <= 0) {
             return;
         }
-        denseRows = 0;
         for (int j = 0; j < dimension; j++) {
             flush(j);
         }
-        maxBlockCount = 0;
     }
 
     private void markMissing(int j, double weight) {
@@ -464,20 +552,23 @@ public final class ExactFeatureSummary implements FeatureAccumulator {
             }
             if (other.bound[j] != 0.0) {
                 // The argument's open block is added to the exact sums, level by level: it stays as it was.
-                double x1 = other.levels[X1 * d + j];
-                double x2 = other.levels[X2 * d + j];
-                if (x1 != 0.0 || x2 != 0.0) {
+                if (other.x1[j] != 0.0 || other.x2[j] != 0.0) {
                     ExactSum s = sumOf(j);
-                    s.add(x1);
-                    s.add(x2);
+                    s.add(other.x1[j]);
+                    s.add(other.x2[j]);
                 }
-                for (int slot = P1; slot <= E2; slot++) {
-                    double level = other.levels[slot * d + j];
-                    if (level != 0.0) {
-                        squareSumOf(j).add(level);
-                    }
+                if (other.p1[j] != 0.0 || other.p2[j] != 0.0 || other.e1[j] != 0.0 || other.e2[j] != 0.0) {
+                    ExactSum s = squareSumOf(j);
+                    s.add(other.p1[j]);
+                    s.add(other.p2[j]);
+                    s.add(other.e1[j]);
+                    s.add(other.e2[j]);
                 }
             }
+        }
+        // The argument's buffered rows are added here as rows (its count already includes them).
+        for (int r = 0; r < other.bufferedRows; r++) {
+            bufferRow(other.rows[r], 0, d);
         }
         if (other.missingCount != null) {
             if (missingCount == null) {
@@ -549,6 +640,7 @@ public final class ExactFeatureSummary implements FeatureAccumulator {
         if (count == 0) {
             throw new IllegalStateException("no rows with positive weight have been summarised");
         }
+        addBufferedRows();
         flushAll();
         long[] featureCount = new long[dimension];
         double[] featureWeight = new double[dimension];
@@ -624,36 +716,38 @@ public final class ExactFeatureSummary implements FeatureAccumulator {
     }
 
     private void writeFeatures(DataOutputStream out) throws IOException {
-        final int d = dimension;
+        addBufferedRows();
         ExactSum scratch = new ExactSum();
         int previous = -1;
-        for (int j = 0; j < d; j++) {
-            boolean blockTouched = false;
-            for (int slot = 0; slot < LEVELS && !blockTouched; slot++) {
-                blockTouched = levels[slot * d + j] != 0.0;
-            }
+        for (int j = 0; j < dimension; j++) {
+            boolean blockTouched = x1[j] != 0.0 || x2[j] != 0.0 || p1[j] != 0.0 || p2[j] != 0.0 || e1[j] != 0.0
+                    || e2[j] != 0.0;
             if (sum[j] == null && squareSum[j] == null && !blockTouched) {
                 continue;
             }
             ExactSum.writeVarInt(out, j - previous);
             previous = j;
-            writeWithLevels(out, scratch, sum[j], j, X1, X2);
-            writeWithLevels(out, scratch, squareSum[j], j, P1, E2);
+            // An open block is written as part of the sums, without closing it: serialising changes nothing.
+            setScratch(scratch, sum[j]);
+            scratch.add(x1[j]);
+            scratch.add(x2[j]);
+            scratch.writeCompact(out);
+            setScratch(scratch, squareSum[j]);
+            scratch.add(p1[j]);
+            scratch.add(p2[j]);
+            scratch.add(e1[j]);
+            scratch.add(e2[j]);
+            scratch.writeCompact(out);
         }
         ExactSum.writeVarInt(out, 0);
     }
 
-    private void writeWithLevels(DataOutputStream out, ExactSum scratch, ExactSum exact, int j, int firstSlot,
-            int lastSlot) throws IOException {
+    private static void setScratch(ExactSum scratch, ExactSum exact) {
         if (exact == null) {
             scratch.clear();
         } else {
             scratch.setTo(exact);
         }
-        for (int slot = firstSlot; slot <= lastSlot; slot++) {
-            scratch.add(levels[slot * dimension + j]);
-        }
-        scratch.writeCompact(out);
     }
 
     private void writeMissing(DataOutputStream out) throws IOException {
