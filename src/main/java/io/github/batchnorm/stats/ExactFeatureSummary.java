@@ -718,6 +718,10 @@ public final class ExactFeatureSummary implements FeatureAccumulator {
         ExactValue totalWeightSquare = totalWeight(true).value();
         double totalWeightDouble = totalWeight.toDouble();
         double totalWeightSquareDouble = totalWeightSquare.toDouble();
+        boolean weightIsADouble = ExactValue.of(totalWeightDouble).equals(totalWeight);
+        double[] sum1 = new double[2];
+        double[] sum2 = new double[2];
+        double[] rounded = new double[2];
         for (int j = 0; j < dimension; j++) {
             ExactValue w = totalWeight;
             ExactValue w2 = totalWeightSquare;
@@ -734,6 +738,14 @@ public final class ExactFeatureSummary implements FeatureAccumulator {
             if (w.signum() <= 0 || (sum[j] == null && squareSum[j] == null)) {
                 continue; // No value (reported by FeatureStatistics), or every value zero: mean and variance 0.
             }
+            if (weightIsADouble && (missingCount == null || missingWeight[j] == null)
+                    && (sum[j] == null ? zero(sum1) : sum[j].toDoubleDouble(sum1))
+                    && (squareSum[j] == null ? zero(sum2) : squareSum[j].toDoubleDouble(sum2))
+                    && roundedMoments(totalWeightDouble, sum1, sum2, rounded)) {
+                mean[j] = rounded[0];
+                variance[j] = rounded[1];
+                continue;
+            }
             ExactValue s1 = sum[j] == null ? ExactValue.ZERO : sum[j].value();
             ExactValue s2 = squareSum[j] == null ? ExactValue.ZERO : squareSum[j].value();
             mean[j] = s1.divideToDouble(w);
@@ -743,6 +755,87 @@ public final class ExactFeatureSummary implements FeatureAccumulator {
             }
         }
         return new FeatureStatistics.Moments(count, featureCount, featureWeight, featureWeightSquare, mean, variance);
+    }
+
+    private static boolean zero(double[] pair) {
+        pair[0] = 0.0;
+        pair[1] = 0.0;
+        return true;
+    }
+
+    /**
+     * The mean {@code S1/W} and variance {@code (W*S2 - S1^2)/W^2} rounded to doubles, from double-double approximations
+     * of the exact sums (each within 2^-100), when the error bounds of the double-double arithmetic prove that rounding
+     * the approximations gives the same doubles as rounding the exact values would; false otherwise (then the exact
+     * big-integer arithmetic decides). Both paths give the correctly rounded values, so which one ran never shows in the
+     * result; this one costs about as much as the fast accumulator's own finalisation, where big integers cost
+     * microseconds per feature. It gives up under heavy cancellation (variance below 2^-20 of the mean square).
+     */
+    static boolean roundedMoments(double w, double[] s1, double[] s2, double[] out) {
+        // Mean: S1 / W; the remainder of the leading quotient is exact (fma), then corrected by S1's low part.
+        double q = s1[0] / w;
+        double correction = (Math.fma(-q, w, s1[0]) + s1[1]) / w;
+        double meanHigh = q + correction;
+        double meanLow = correction - (meanHigh - q);
+        if (!certain(meanHigh, meanLow, 0x1p-94 * Math.abs(meanHigh))) {
+            return false;
+        }
+        // N = W*S2 - S1^2, each product in double-double.
+        double a = w * s2[0];
+        double aLow = Math.fma(w, s2[0], -a) + w * s2[1];
+        double b = s1[0] * s1[0];
+        double bLow = Math.fma(s1[0], s1[0], -b) + 2.0 * s1[0] * s1[1];
+        double sum = a - b;
+        double bv = sum - a;
+        double sumLow = (a - (sum - bv)) + (-b - bv);
+        double nLow = sumLow + (aLow - bLow);
+        double nHigh = sum + nLow;
+        nLow = nLow - (nHigh - sum);
+        double scale = Math.abs(a) + Math.abs(b);
+        if (scale == 0.0) {
+            out[0] = meanHigh; // every value zero
+            out[1] = 0.0;
+            return true;
+        }
+        if (!(Math.abs(nHigh) >= 0x1p-20 * scale) || Math.abs(nHigh) > 0x1p900 || Math.abs(nHigh) < 0x1p-900) {
+            return false;
+        }
+        // V = N / W^2, with W^2 in double-double.
+        double w2 = w * w;
+        double w2Low = Math.fma(w, w, -w2);
+        double v = nHigh / w2;
+        double vCorrection = (Math.fma(-v, w2, nHigh) + nLow - v * w2Low) / w2;
+        double varianceHigh = v + vCorrection;
+        double varianceLow = vCorrection - (varianceHigh - v);
+        // N carries 2^-97 * scale of error from the sums and products; that, relative to N, bounds V's error.
+        double relative = 0x1p-96 * scale / Math.abs(nHigh) + 0x1p-96;
+        if (!certain(varianceHigh, varianceLow, relative * Math.abs(varianceHigh))) {
+            return false;
+        }
+        out[0] = meanHigh;
+        out[1] = varianceHigh;
+        return true;
+    }
+
+    /**
+     * Whether every value within {@code error} of {@code high + low} (with {@code |low| <= ulp(high)/2}) rounds to
+     * {@code high}: the interval stays strictly inside {@code high}'s rounding interval, whose lower half is narrower
+     * when {@code high} is a power of two. Values near the subnormal range or overflow are left to the exact path.
+     */
+    private static boolean certain(double high, double low, double error) {
+        if (high == 0.0) {
+            return low == 0.0 && error == 0.0;
+        }
+        double magnitude = Math.abs(high);
+        if (!(magnitude >= 0x1p-1000 && magnitude <= 0x1p1000)) {
+            return false;
+        }
+        double halfUlp = Math.ulp(high) / 2;
+        boolean powerOfTwo = (Double.doubleToRawLongBits(high) & 0x000F_FFFF_FFFF_FFFFL) == 0;
+        double towardZero = powerOfTwo ? halfUlp / 2 : halfUlp;
+        double up = high > 0 ? halfUlp : towardZero;
+        double down = high > 0 ? towardZero : halfUlp;
+        return low + error < up && low - error > -down;
     }
 
     /** Words held by the exact sums: the summary's size, for the README's bytes-per-feature figure. */

@@ -338,6 +338,60 @@ public final class ExactSum implements Serializable {
         throw new IOException("malformed variable-length integer");
     }
 
+    /**
+     * Writes into {@code out} two doubles whose sum is within {@code 2^-100} (relative) of this sum: the top digits of its
+     * magnitude added in double-double arithmetic, the sign applied at the end. A deterministic function of the exact
+     * value, whatever the order of the adds that made it. Returns false (and writes nothing) when the sum reaches below
+     * 2^-900 or above 2^900, where scaling the digits could underflow or overflow.
+     */
+    boolean toDoubleDouble(double[] out) {
+        if (words == null) {
+            out[0] = 0.0;
+            out[1] = 0.0;
+            return true;
+        }
+        propagateCarries();
+        int top = words.length - 1;
+        while (top > 0 && words[top] == 0) {
+            top--;
+        }
+        boolean negative = words[top] < 0;
+        long[] digits = words;
+        if (negative) {
+            // The magnitude's digits: negate every digit and propagate again.
+            digits = new long[top + 2];
+            long carry = 0;
+            for (int i = 0; i <= top + 1; i++) {
+                long value = (i <= top ? -words[i] : 0) + carry;
+                digits[i] = value & DIGIT_MASK;
+                carry = value >> 32;
+            }
+            top = digits.length - 1;
+            while (top > 0 && digits[top] == 0) {
+                top--;
+            }
+        }
+        int baseExponent = 32 * low - 1074 - OFFSET_BITS;
+        int topExponent = baseExponent + 32 * top;
+        if (topExponent > 900 || topExponent - 32 * 5 < -900) {
+            return false;
+        }
+        double hi = 0.0;
+        double lo = 0.0;
+        for (int i = top; i >= 0 && i >= top - 5; i--) {
+            double term = Math.scalb((double) digits[i], baseExponent + 32 * i);
+            double sum = hi + term;
+            double bp = sum - hi;
+            double error = (hi - (sum - bp)) + (term - bp);
+            lo += error;
+            hi = sum + lo;
+            lo = lo - (hi - sum);
+        }
+        out[0] = negative ? -hi : hi;
+        out[1] = negative ? -lo : lo;
+        return true;
+    }
+
     /** The exact sum. */
     public ExactValue value() {
         if (words == null) {

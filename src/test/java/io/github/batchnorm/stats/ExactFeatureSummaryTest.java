@@ -300,4 +300,41 @@ class ExactFeatureSummaryTest {
         assertArrayEquals(new double[] {4.0 / 3, 14.0 / 3}, merged.mean());
         assertEquals(3, merged.rowCount());
     }
+
+    @Test
+    void theDoubleDoubleFinalisationRoundsExactlyAsTheBigIntegerArithmeticDoes() {
+        // Random sums with offsets from 0 to 1e9 times the spread (up to the cancellation where the fast path gives up),
+        // magnitudes from 1e-30 to 1e30 and 1 to 2,000 values: whenever the double-double path answers, its mean and
+        // variance are the bits the exact arithmetic rounds to.
+        SplittableRandom random = new SplittableRandom(92);
+        double[] sum1 = new double[2];
+        double[] sum2 = new double[2];
+        double[] rounded = new double[2];
+        int answered = 0;
+        int cases = 20_000;
+        for (int c = 0; c < cases; c++) {
+            double scale = Math.pow(10, random.nextDouble(-30, 30));
+            double offset = scale * (random.nextBoolean() ? 0 : Math.pow(10, random.nextDouble(-3, 9)));
+            int n = random.nextInt(1, 2000);
+            ExactSum s1 = new ExactSum();
+            ExactSum s2 = new ExactSum();
+            for (int i = 0; i < n; i++) {
+                double x = offset + scale * Data.gaussian(random);
+                s1.add(x);
+                s2.addSquare(x);
+            }
+            ExactValue w = ExactValue.of(n);
+            ExactValue e1 = s1.value();
+            ExactValue e2 = s2.value();
+            double mean = e1.divideToDouble(w);
+            double variance = w.multiply(e2).subtract(e1.multiply(e1)).divideToDouble(w.multiply(w));
+            if (s1.toDoubleDouble(sum1) && s2.toDoubleDouble(sum2)
+                    && ExactFeatureSummary.roundedMoments(n, sum1, sum2, rounded)) {
+                answered++;
+                assertEquals(mean, rounded[0], "mean, case " + c);
+                assertEquals(variance, rounded[1], "variance, case " + c);
+            }
+        }
+        assertTrue(answered > cases / 2, "the double-double path answered only " + answered + " of " + cases);
+    }
 }
