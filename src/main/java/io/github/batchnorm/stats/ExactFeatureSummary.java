@@ -482,6 +482,21 @@ public final class ExactFeatureSummary implements FeatureAccumulator {
         }
         blockCount[j]++;
         double bp = bx * bx;
+        if (ax >= bx * NARROW) {
+            // As in addNarrowToLevels: one extraction per part, the remainders exact on the second levels.
+            double a = extract(x, bx * SHIFT_1);
+            x1[j] += a;
+            x2[j] += x - a;
+            double p = x * x;
+            a = extract(p, bp * SHIFT_1);
+            p1[j] += a;
+            p2[j] += p - a;
+            double e = HARDWARE_FMA ? Math.fma(x, x, -p) : FmaSupport.squareError(x, p);
+            a = extract(e, bp * ERROR_SHIFT_1);
+            e1[j] += a;
+            e2[j] += e - a;
+            return;
+        }
         double a = extract(x, bx * SHIFT_1);
         double r = x - a;
         double a2 = extract(r, bx * SHIFT_2);
