@@ -626,11 +626,20 @@ public final class ExactFeatureSummary implements FeatureAccumulator {
         weightSquareSum.merge(other.weightSquareSum);
         final int d = dimension;
         for (int j = 0; j < d; j++) {
+            // A feature this summary has not seen takes a copy of the argument's sums: one array copy, no merge.
             if (other.sum[j] != null) {
-                sumOf(j).merge(other.sum[j]);
+                if (sum[j] == null) {
+                    sum[j] = other.sum[j].copy();
+                } else {
+                    sum[j].merge(other.sum[j]);
+                }
             }
             if (other.squareSum[j] != null) {
-                squareSumOf(j).merge(other.squareSum[j]);
+                if (squareSum[j] == null) {
+                    squareSum[j] = other.squareSum[j].copy();
+                } else {
+                    squareSum[j].merge(other.squareSum[j]);
+                }
             }
             if (other.bound[j] != 0.0) {
                 // The argument's open block is added to the exact sums, level by level: it stays as it was.

@@ -226,7 +226,7 @@ public final class ExactSum implements Serializable {
         return this;
     }
 
-    private ExactSum copy() {
+    ExactSum copy() {
         ExactSum copy = new ExactSum(addsBeforeCarry);
         copy.low = low;
         copy.words = words == null ? null : words.clone();
