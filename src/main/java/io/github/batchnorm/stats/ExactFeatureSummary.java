@@ -21,24 +21,29 @@ import java.util.Arrays;
  * </ul>
  *
  * <p><b>How it is fast.</b> Adding every value to an integer superaccumulator ({@link ExactSum}) costs several times a
- * plain double sum. Instead each feature collects its values in blocks of at most {@link #BLOCK} values, in a handful of
- * plain doubles ("levels"), and adds those to its {@link ExactSum}s once per block. A block has a bound {@code B}, a power
+ * plain double sum. Instead each feature collects its values in blocks of at most 256 values, in six plain
+ * doubles ("levels"), and adds those to its {@link ExactSum}s once per block. A block has a bound {@code B = 2^k}, a power
  * of two above its values. Each value is cut exactly onto fixed grids below {@code B} by Rump's extraction
- * ({@code a = (x + s) - s}, with {@code s} a power of two times 1.5 far enough above {@code B}): {@code x} on two levels,
- * its square {@code p = x*x} on two, and the square's rounding error {@code e = fma(x, x, -p)} on two. Every part on a
- * level is a multiple of that level's grid and at most {@code B} (scaled), so 256 of them add up exactly in a double: the
- * levels are exact sums without any branch or integer arithmetic. What the levels cannot hold (the last remainder of a
- * value about 2^19 times smaller than {@code B}) is added to the {@link ExactSum}s directly, and so is every value outside
- * [2^-400, 2^300] and every value of a weighted row: slower, still exact. A value above the bound closes its feature's
- * block and opens one with a larger bound.
+ * ({@code a = (x + s) - s}, with {@code s = 1.5 * 2^(k+7)}): {@code x} on two levels, its square {@code p = x*x} on two,
+ * and the square's rounding error {@code e = fma(x, x, -p)} on two. Every part on a level is a multiple of that level's
+ * grid and small enough that 256 of them add up exactly in a double. When every value of a block lies within 2^19 of its
+ * bound, one extraction per part suffices and the remainders are exact on the second levels by construction; otherwise a
+ * second extraction is made and whatever it leaves (the last bits of values much smaller than {@code B}) is added to the
+ * {@link ExactSum}s directly, and so is every value outside [2^-400, 2^300] and every value of a weighted row: slower,
+ * still exact.
  *
- * <p>Dense rows run one branch-free loop over the features (which the JIT vectorises) after a check that every value is
- * within its feature's bound; sparse rows cost O(non-zeros) and features a partition never touches hold nothing but
- * empty slots. Serialised (Java serialization, as Spark ships task results), the summary writes each touched feature's
- * sums in their shortest exact form: a few dozen bytes per feature.
+ * <p>Dense rows of weight 1 wait in a buffer of one block of rows: with the block at hand, each feature's bound is the
+ * power of two above its largest value, three small per-row loops (which the JIT vectorises) fill the levels, and a
+ * feature whose block the grids cannot take is redone from the buffer. Because of the buffer, a non-finite value in such
+ * a row is reported when its block is added (at the latest when the summary is read, merged or serialised). Sparse rows
+ * cost O(non-zeros): each value goes to its feature's open block, whose bound is a few binades above the value that opened
+ * it and grows when a larger value arrives. Serialised (Java serialization, as Spark ships task results), the summary
+ * writes each touched feature's sums in their shortest exact form: a few dozen bytes per feature. The statistics are
+ * finalised in double-double arithmetic when its error bound proves the rounding, with exact big-integer arithmetic as
+ * the fallback: the same bits either way.
  *
  * <p>The exact error of a square needs {@link Math#fma}; on a CPU without FMA the JVM emulates it in software, correctly
- * but slowly, and {@link #HARDWARE_FMA} switches to Dekker's exact product instead.
+ * but slowly, and {@code HARDWARE_FMA} switches to Dekker's exact product instead.
  *
  * <p>Mutable; {@link #merge} never changes its argument. Not thread-safe.
  */
