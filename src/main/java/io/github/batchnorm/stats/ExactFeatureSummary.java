@@ -105,6 +105,10 @@ public final class ExactFeatureSummary implements FeatureAccumulator {
     /** Per feature, the largest magnitude among the buffered rows (NaN or infinite if a value is), and the smallest. */
     private double[] bufferedMax;
     private double[] bufferedMin;
+    /** Scratch of {@link #addBufferedRows}, kept so that narrow blocks of wide rows allocate nothing. */
+    private double[] blockBound;
+    private double[] blockBoundSquare;
+    private double[] blockLeft;
     /** Values in each feature's open block (sparse rows, dense rows with missing values). */
     private int[] blockCount;
     /** Per-feature count, weight and squared weight of missing values; null until the first missing value. */
@@ -250,8 +254,13 @@ public final class ExactFeatureSummary implements FeatureAccumulator {
         bufferedRows = 0;
         flushAll();
         final int d = dimension;
-        final double[] b = new double[d];
-        final double[] b2 = new double[d];
+        if (blockBound == null) {
+            blockBound = new double[d];
+            blockBoundSquare = new double[d];
+            blockLeft = new double[d];
+        }
+        final double[] b = blockBound;
+        final double[] b2 = blockBoundSquare;
         boolean narrow = true;
         for (int j = 0; j < d; j++) {
             double m = bufferedMax[j];
@@ -266,7 +275,8 @@ public final class ExactFeatureSummary implements FeatureAccumulator {
             narrow &= bufferedMin[j] >= b[j] * NARROW;
             bufferedMin[j] = Double.POSITIVE_INFINITY;
         }
-        final double[] left = new double[d];
+        final double[] left = blockLeft;
+        Arrays.fill(left, 0.0);
         final double[][] buffer = rows;
         if (narrow) {
             for (int r = 0; r < n; r++) {
