@@ -30,8 +30,8 @@ import org.openjdk.jmh.annotations.Warmup;
 @Fork(1)
 public class AccumulatorBenchmark {
     private static final int ROWS = 4096;
-    /** Sparse rows are the same whatever {@code features} is (10,000 features, 100 stored values per row). */
 
+    /** Features of the dense rows; the sparse rows are the same whatever it is (10,000 features, 100 stored per row). */
     @Param({"10", "100", "1000"})
     int features;
 
