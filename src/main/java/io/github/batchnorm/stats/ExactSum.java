@@ -1,5 +1,8 @@
 package io.github.batchnorm.stats;
 
+import java.io.DataInput;
+import java.io.DataOutput;
+import java.io.IOException;
 import java.io.Serializable;
 import java.math.BigInteger;
 import java.util.Arrays;
@@ -223,12 +226,170 @@ public final class ExactSum implements Serializable {
         return this;
     }
 
-    private ExactSum copy() {
+    ExactSum copy() {
         ExactSum copy = new ExactSum(addsBeforeCarry);
         copy.low = low;
         copy.words = words == null ? null : words.clone();
         copy.addsSinceCarry = addsSinceCarry;
         return copy;
+    }
+
+    /** Makes this sum zero again, keeping its words for reuse. */
+    void clear() {
+        if (words != null) {
+            Arrays.fill(words, 0L);
+        }
+        addsSinceCarry = 0;
+    }
+
+    /** Makes this sum equal to {@code other}, reusing this sum's words when they are long enough. */
+    void setTo(ExactSum other) {
+        if (other.words == null) {
+            clear();
+            return;
+        }
+        if (words == null || words.length < other.words.length) {
+            words = new long[other.words.length];
+        } else {
+            Arrays.fill(words, other.words.length, words.length, 0L);
+        }
+        System.arraycopy(other.words, 0, words, 0, other.words.length);
+        low = other.low;
+        addsSinceCarry = other.addsSinceCarry;
+    }
+
+    /**
+     * Writes the sum in its shortest form: carries propagated, zero words at either end left out, every word in 32 bits
+     * (the top one signed). A sum of values within a few orders of magnitude takes a handful of bytes: the point of it is
+     * the size of the summaries a fit ships between executors and to the driver.
+     */
+    void writeCompact(DataOutput out) throws IOException {
+        propagateCarries();
+        int from = 0;
+        int to = words == null ? -1 : words.length - 1;
+        // The zero words below the lowest digit and above the highest carry no information.
+        while (from <= to && words[from] == 0) {
+            from++;
+        }
+        if (to < from) {
+            writeVarInt(out, 0);
+            return;
+        }
+        // Leading words that only repeat the sign of the word below them carry no information.
+        long top = words[to];
+        while (to > from) {
+            if (top == 0 && words[to - 1] < 0x8000_0000L) {
+                top = words[--to];
+            } else if (top == -1 && words[to - 1] >= 0x8000_0000L) {
+                top = words[--to] - 0x1_0000_0000L;
+            } else {
+                break;
+            }
+        }
+        boolean extraTop = top != (int) top;
+        writeVarInt(out, to - from + 1 + (extraTop ? 1 : 0));
+        writeVarInt(out, low + from);
+        for (int i = from; i < to; i++) {
+            out.writeInt((int) words[i]);
+        }
+        out.writeInt((int) top);
+        if (extraTop) {
+            out.writeInt((int) (top >> 32));
+        }
+    }
+
+    /** Reads a sum written by {@link #writeCompact}. */
+    static ExactSum readCompact(DataInput in) throws IOException {
+        ExactSum sum = new ExactSum();
+        int length = readVarInt(in);
+        if (length == 0) {
+            return sum;
+        }
+        sum.low = readVarInt(in);
+        // One spare word on top, so the first carry propagation does not have to grow the array.
+        sum.words = new long[length + 1];
+        for (int i = 0; i < length - 1; i++) {
+            sum.words[i] = in.readInt() & DIGIT_MASK;
+        }
+        sum.words[length - 1] = in.readInt();
+        sum.words[length] = sum.words[length - 1] >> 32;
+        sum.words[length - 1] &= DIGIT_MASK;
+        return sum;
+    }
+
+    static void writeVarInt(DataOutput out, int value) throws IOException {
+        int rest = value;
+        while ((rest & ~0x7F) != 0) {
+            out.writeByte((rest & 0x7F) | 0x80);
+            rest >>>= 7;
+        }
+        out.writeByte(rest);
+    }
+
+    static int readVarInt(DataInput in) throws IOException {
+        int value = 0;
+        for (int shift = 0; shift < 35; shift += 7) {
+            int b = in.readByte();
+            value |= (b & 0x7F) << shift;
+            if ((b & 0x80) == 0) {
+                return value;
+            }
+        }
+        throw new IOException("malformed variable-length integer");
+    }
+
+    /**
+     * Writes into {@code out} two doubles whose sum is within {@code 2^-100} (relative) of this sum: the top digits of its
+     * magnitude added in double-double arithmetic, the sign applied at the end. A deterministic function of the exact
+     * value, whatever the order of the adds that made it. Returns false (and writes nothing) when the sum reaches below
+     * 2^-900 or above 2^900, where scaling the digits could underflow or overflow.
+     */
+    boolean toDoubleDouble(double[] out) {
+        if (words == null) {
+            out[0] = 0.0;
+            out[1] = 0.0;
+            return true;
+        }
+        propagateCarries();
+        int top = words.length - 1;
+        while (top > 0 && words[top] == 0) {
+            top--;
+        }
+        boolean negative = words[top] < 0;
+        long[] digits = words;
+        if (negative) {
+            // The magnitude's digits: negate every digit and propagate again.
+            digits = new long[top + 2];
+            long carry = 0;
+            for (int i = 0; i <= top + 1; i++) {
+                long value = (i <= top ? -words[i] : 0) + carry;
+                digits[i] = value & DIGIT_MASK;
+                carry = value >> 32;
+            }
+            top = digits.length - 1;
+            while (top > 0 && digits[top] == 0) {
+                top--;
+            }
+        }
+        int baseExponent = 32 * low - 1074 - OFFSET_BITS;
+        int topExponent = baseExponent + 32 * top;
+        if (topExponent > 900 || topExponent - 32 * 5 < -900) {
+            return false;
+        }
+        double hi = 0.0;
+        double lo = 0.0;
+        for (int i = top; i >= 0 && i >= top - 5; i--) {
+            double term = Math.scalb((double) digits[i], baseExponent + 32 * i);
+            double sum = hi + term;
+            double bp = sum - hi;
+            double error = (hi - (sum - bp)) + (term - bp);
+            lo += error;
+            hi = sum + lo;
+            lo = lo - (hi - sum);
+        }
+        out[0] = negative ? -hi : hi;
+        out[1] = negative ? -lo : lo;
+        return true;
     }
 
     /** The exact sum. */
