@@ -184,6 +184,12 @@ final class PerValueExactSummary implements FeatureAccumulator {
         return dimension;
     }
 
+    /** Always true: every value is checked as it is added. */
+    @Override
+    public boolean isFinite() {
+        return true;
+    }
+
     @Override
     public long count() {
         return count;
