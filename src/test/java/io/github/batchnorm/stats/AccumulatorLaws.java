@@ -12,6 +12,8 @@ import io.github.batchnorm.testing.RowSequence;
 import io.github.batchnorm.testing.RowSequence.FeatureKind;
 import io.github.batchnorm.testing.RowSequence.PathMix;
 import io.github.batchnorm.testing.RowSequence.WeightMix;
+import io.github.batchnorm.testing.SeededCases;
+import io.github.batchnorm.testing.SeededCases.Case;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.ObjectOutputStream;
@@ -20,9 +22,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
-import java.util.function.Function;
 import java.util.stream.IntStream;
-import java.util.stream.LongStream;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -40,7 +40,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  *
  * <p>The properties run as JUnit parameterized tests over seeded cases: each property draws its case seeds from a fixed
  * seed of its own, and each case is drawn from its case seed alone, so every run tries the same cases and a case's name
- * (its seed, the {@link RowSequence.Spec} and the merge plan) is enough to rebuild it. {@code -Dlaws.seed=<case seed>}
+ * (its seed, the {@link RowSequence.Spec} and the merge plan) is enough to rebuild it. {@code -Dcases.seed=<case seed>}
  * runs every property on that one case. The generators' coverage (how many cases cut near a block boundary, end without
  * statistics, ...) is asserted by tests of its own over the same cases.
  */
@@ -51,9 +51,6 @@ abstract class AccumulatorLaws<A extends FeatureAccumulator> {
     static final int STRUCTURAL_TRIES = 500;
     /** Fewer: the BigDecimal reference costs several times a law's case. */
     static final int REFERENCE_TRIES = 300;
-
-    /** Set to one case seed, every property runs on that case only. */
-    static final String REPLAY_PROPERTY = "laws.seed";
 
     /** A new, empty accumulator of the kind under test. */
     abstract A empty();
@@ -88,14 +85,6 @@ abstract class AccumulatorLaws<A extends FeatureAccumulator> {
     static String bits(double[] values) {
         return Arrays.stream(values).mapToObj(v -> Long.toHexString(Double.doubleToRawLongBits(v)))
                 .toList().toString();
-    }
-
-    /** One generated case: the seed it was drawn from, and what was drawn; its name is all a replay needs. */
-    record Case<T>(long seed, T value) {
-        @Override
-        public String toString() {
-            return "seed " + seed + "L: " + value;
-        }
     }
 
     /** The rows and a way to cut and merge them. */
@@ -244,7 +233,7 @@ abstract class AccumulatorLaws<A extends FeatureAccumulator> {
 
     /** The cases a coverage test counts: all of a property's, so not while a single case is replayed. */
     static <T> List<Case<T>> coverageCases(Stream<Case<T>> cases) {
-        assumeTrue(System.getProperty(REPLAY_PROPERTY) == null, "a single case is replayed");
+        assumeTrue(System.getProperty(SeededCases.REPLAY_PROPERTY) == null, "a single case is replayed");
         return cases.toList();
     }
 
@@ -293,39 +282,27 @@ abstract class AccumulatorLaws<A extends FeatureAccumulator> {
     }
 
     static Stream<Case<RowSequence>> identityCases() {
-        return cases(7001, STRUCTURAL_TRIES, AccumulatorLaws::sequence);
+        return SeededCases.cases(7001, STRUCTURAL_TRIES, AccumulatorLaws::sequence);
     }
 
     static Stream<Case<Split>> untouchedArgumentCases() {
-        return cases(7002, STRUCTURAL_TRIES, AccumulatorLaws::split);
+        return SeededCases.cases(7002, STRUCTURAL_TRIES, AccumulatorLaws::split);
     }
 
     static Stream<Case<Split>> commutativityCases() {
-        return cases(7003, TRIES, AccumulatorLaws::split);
+        return SeededCases.cases(7003, TRIES, AccumulatorLaws::split);
     }
 
     static Stream<Case<Split>> associativityCases() {
-        return cases(7004, TRIES, AccumulatorLaws::split);
+        return SeededCases.cases(7004, TRIES, AccumulatorLaws::split);
     }
 
     static Stream<Case<Split>> treeCases() {
-        return cases(7005, TRIES, AccumulatorLaws::split);
+        return SeededCases.cases(7005, TRIES, AccumulatorLaws::split);
     }
 
     static Stream<Case<RowSequence>> referenceCases() {
-        return cases(7006, REFERENCE_TRIES, AccumulatorLaws::sequence);
-    }
-
-    /**
-     * {@code count} cases, their seeds drawn from {@code propertySeed}, each drawn by {@code draw} from a random generator
-     * of its own seed; or the one case {@code -Dlaws.seed} names. Lazy, so that the rows of only one case are held at a
-     * time.
-     */
-    static <T> Stream<Case<T>> cases(long propertySeed, int count, Function<SplittableRandom, T> draw) {
-        String replay = System.getProperty(REPLAY_PROPERTY);
-        LongStream seeds = replay != null ? LongStream.of(Long.parseLong(replay.replaceFirst("[lL]$", "")))
-                : new SplittableRandom(propertySeed).longs(count);
-        return seeds.mapToObj(seed -> new Case<>(seed, draw.apply(new SplittableRandom(seed))));
+        return SeededCases.cases(7006, REFERENCE_TRIES, AccumulatorLaws::sequence);
     }
 
     /**

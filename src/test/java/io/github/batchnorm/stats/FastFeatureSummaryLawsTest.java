@@ -10,6 +10,8 @@ import io.github.batchnorm.testing.RowSequence;
 import io.github.batchnorm.testing.RowSequence.FeatureKind;
 import io.github.batchnorm.testing.RowSequence.PathMix;
 import io.github.batchnorm.testing.RowSequence.WeightMix;
+import io.github.batchnorm.testing.SeededCases;
+import io.github.batchnorm.testing.SeededCases.Case;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -186,7 +188,7 @@ class FastFeatureSummaryLawsTest extends AccumulatorLaws<FastFeatureSummary> {
 
     /** Offsets and constants, 2 to 300 rows, mostly dense with fractional weights: where the phantom zero showed. */
     static Stream<Case<RowSequence>> offsetsWithFractionalWeightsAndMissingValues() {
-        return cases(7007, TRIES, FastFeatureSummaryLawsTest::offsetsWithFractionalWeights);
+        return SeededCases.cases(7007, TRIES, FastFeatureSummaryLawsTest::offsetsWithFractionalWeights);
     }
 
     static RowSequence offsetsWithFractionalWeights(SplittableRandom random) {
