@@ -13,13 +13,13 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.github.batchnorm.BatchNormalizationModel;
+import io.github.batchnorm.testing.ParserTally;
 import io.github.batchnorm.testing.SeededCases;
 import io.github.batchnorm.testing.SeededCases.Case;
 import java.math.BigDecimal;
 import java.math.BigInteger;
 import java.util.List;
 import java.util.SplittableRandom;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -41,20 +41,11 @@ class ImportJsonPropertiesTest {
     private static final ObjectMapper MAPPER = new ObjectMapper();
     private static final JsonNodeFactory NODES = MAPPER.getNodeFactory();
     private static final String GARBLE = "\",]}{:-e\\";
-    private static final AtomicInteger ACCEPTED = new AtomicInteger();
-    private static final AtomicInteger REFUSED = new AtomicInteger();
-    private static final AtomicInteger MUTATED_ACCEPTED = new AtomicInteger();
-    private static final AtomicInteger MUTATED_REFUSED = new AtomicInteger();
+    private static final ParserTally TALLY = new ParserTally("import --json properties", MUTATED);
 
     @AfterAll
     static void report() {
-        System.out.println("import --json properties: " + (ACCEPTED.get() + REFUSED.get()) + " documents, "
-                + ACCEPTED.get() + " read, " + REFUSED.get() + " refused with a message");
-        // Mutations that are all refused (or all read) would test one branch only: after a full run, both must occur.
-        if (MUTATED_ACCEPTED.get() + MUTATED_REFUSED.get() == MUTATED) {
-            assertTrue(MUTATED_ACCEPTED.get() > 0 && MUTATED_REFUSED.get() > 0, "mutated documents: "
-                    + MUTATED_ACCEPTED.get() + " read, " + MUTATED_REFUSED.get() + " refused");
-        }
+        TALLY.reportAndCheck();
     }
 
     private static ImportCommand command() {
@@ -115,7 +106,7 @@ class ImportJsonPropertiesTest {
         ObjectNode document = generated.value().json();
         BatchNormalizationModel model = command().parse(document.toString());
         assertModelHolds(document, model, generated.toString());
-        ACCEPTED.incrementAndGet();
+        TALLY.generatedRead();
     }
 
     /**
@@ -235,8 +226,7 @@ class ImportJsonPropertiesTest {
         } catch (UsageException refused) {
             assertTrue(refused.getMessage().startsWith("--json stats.json: "), at + ": " + refused.getMessage());
             assertEquals(1, refused.getMessage().lines().count(), at + ": " + refused.getMessage());
-            REFUSED.incrementAndGet();
-            MUTATED_REFUSED.incrementAndGet();
+            TALLY.mutatedRefused();
             return;
         }
         try {
@@ -244,7 +234,6 @@ class ImportJsonPropertiesTest {
         } catch (JsonProcessingException e) {
             throw new AssertionError("accepted text that is not JSON: " + at, e);
         }
-        ACCEPTED.incrementAndGet();
-        MUTATED_ACCEPTED.incrementAndGet();
+        TALLY.mutatedRead();
     }
 }

@@ -13,12 +13,12 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.github.batchnorm.BatchNormalizationModel;
+import io.github.batchnorm.testing.ParserTally;
 import io.github.batchnorm.testing.SeededCases;
 import io.github.batchnorm.testing.SeededCases.Case;
 import java.math.BigDecimal;
 import java.util.List;
 import java.util.SplittableRandom;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -41,20 +41,11 @@ class ModelMetadataPropertiesTest {
     private static final String GARBLE = "\",]}{:-e\\";
     private static final String CLASS = BatchNormalizationModel.class.getName();
     private static final String PATH = "/models/people";
-    private static final AtomicInteger ACCEPTED = new AtomicInteger();
-    private static final AtomicInteger REFUSED = new AtomicInteger();
-    private static final AtomicInteger MUTATED_ACCEPTED = new AtomicInteger();
-    private static final AtomicInteger MUTATED_REFUSED = new AtomicInteger();
+    private static final ParserTally TALLY = new ParserTally("model metadata properties", MUTATED);
 
     @AfterAll
     static void report() {
-        System.out.println("model metadata properties: " + (ACCEPTED.get() + REFUSED.get()) + " documents, "
-                + ACCEPTED.get() + " read, " + REFUSED.get() + " refused with a message");
-        // Mutations that are all refused (or all read) would test one branch only: after a full run, both must occur.
-        if (MUTATED_ACCEPTED.get() + MUTATED_REFUSED.get() == MUTATED) {
-            assertTrue(MUTATED_ACCEPTED.get() > 0 && MUTATED_REFUSED.get() > 0, "mutated metadata: "
-                    + MUTATED_ACCEPTED.get() + " read, " + MUTATED_REFUSED.get() + " refused");
-        }
+        TALLY.reportAndCheck();
     }
 
     private static BatchNormalizationModel blankModel() {
@@ -118,7 +109,7 @@ class ModelMetadataPropertiesTest {
         ObjectNode document = generated.value().json();
         BatchNormalizationModel model = read(document.toString());
         assertHolds(document.get("paramMap"), model, generated.toString());
-        ACCEPTED.incrementAndGet();
+        TALLY.generatedRead();
     }
 
     private static BatchNormalizationModel read(String json) {
@@ -274,8 +265,7 @@ class ModelMetadataPropertiesTest {
         } catch (IllegalArgumentException refused) {
             assertTrue(refused.getMessage().contains("'" + PATH + "'"), at + ": " + refused.getMessage());
             assertEquals(1, refused.getMessage().lines().count(), at + ": " + refused.getMessage());
-            REFUSED.incrementAndGet();
-            MUTATED_REFUSED.incrementAndGet();
+            TALLY.mutatedRefused();
             return;
         }
         try {
@@ -283,7 +273,6 @@ class ModelMetadataPropertiesTest {
         } catch (JsonProcessingException e) {
             throw new AssertionError("accepted text that is not JSON: " + at, e);
         }
-        ACCEPTED.incrementAndGet();
-        MUTATED_ACCEPTED.incrementAndGet();
+        TALLY.mutatedRead();
     }
 }
