@@ -3,6 +3,7 @@ package io.github.batchnorm;
 import static io.github.batchnorm.testing.Tolerance.assertClose;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import io.github.batchnorm.testing.SparkLineTesting;
 import io.github.batchnorm.testing.SparkTestSession;
 import java.util.ArrayList;
 import java.util.List;
@@ -122,7 +123,7 @@ class ColumnNamesTest {
             return ((Vector) cell).toArray();
         }
         List<Double> list = ((scala.collection.Seq<Double>) cell) == null ? List.of()
-                : scala.jdk.javaapi.CollectionConverters.asJava((scala.collection.Seq<Double>) cell);
+                : SparkLineTesting.asJava((scala.collection.Seq<Double>) cell);
         return list.stream().mapToDouble(Double::doubleValue).toArray();
     }
 }

@@ -11,6 +11,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.github.batchnorm.stats.FeatureStatistics;
 import io.github.batchnorm.stats.VarianceMode;
 import io.github.batchnorm.testing.Data;
+import io.github.batchnorm.testing.SparkLineTesting;
+import io.github.batchnorm.testing.SparkLineTesting.RowStream;
 import io.github.batchnorm.testing.SparkTestSession;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -25,11 +27,9 @@ import org.apache.spark.ml.linalg.SQLDataTypes;
 import org.apache.spark.ml.linalg.Vector;
 import org.apache.spark.ml.linalg.Vectors;
 import org.apache.spark.sql.Dataset;
-import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
-import org.apache.spark.sql.execution.streaming.runtime.MemoryStream;
 import org.apache.spark.sql.streaming.StreamingQuery;
 import org.apache.spark.sql.streaming.StreamingQueryException;
 import org.apache.spark.sql.types.DataTypes;
@@ -40,7 +40,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-import scala.jdk.javaapi.CollectionConverters;
 
 @DisplayName("Structured Streaming: transform a stream, keep a model current with foreachBatch")
 class StreamingTest {
@@ -70,12 +69,12 @@ class StreamingTest {
         }
     }
 
-    private static MemoryStream<Row> memoryStream() {
-        return MemoryStream.apply(spark, Encoders.row(SCHEMA));
+    private static RowStream memoryStream() {
+        return SparkLineTesting.rowStream(spark, SCHEMA);
     }
 
-    private static void add(MemoryStream<Row> stream, List<Row> rows) {
-        stream.addData(CollectionConverters.asScala(rows).toSeq());
+    private static void add(RowStream stream, List<Row> rows) {
+        stream.addData(rows);
     }
 
     /** The first {@code k} batches as one static table. */
@@ -118,7 +117,7 @@ class StreamingTest {
     void transformWorksOnAStreamingDataFrame() throws Exception {
         BatchNormalizationModel columns = estimator().fit(union(2));
         BatchNormalizationModel vectors = new BatchNormalization().setOutputCol("v_bn").fit(union(2));
-        MemoryStream<Row> stream = memoryStream();
+        RowStream stream = memoryStream();
         Dataset<Row> scored = vectors.transform(columns.transform(stream.toDF()));
         assertTrue(scored.isStreaming());
         StreamingQuery query = scored.writeStream().format("memory").queryName("scored_stream").outputMode("append")
@@ -153,7 +152,7 @@ class StreamingTest {
         }
         RunningModel running = RunningModel.resume(path("model"), estimator);
         assertTrue(running.current().isEmpty());
-        MemoryStream<Row> stream = memoryStream();
+        RowStream stream = memoryStream();
         StreamingQuery query = stream.toDF().writeStream().foreachBatch(running)
                 .option("checkpointLocation", path("checkpoint")).start();
         try {
@@ -178,7 +177,7 @@ class StreamingTest {
 
     @Test
     void aRestartedQueryResumesFromTheSavedModelAndSkipsBatchesItAlreadyHas() throws Exception {
-        MemoryStream<Row> stream = memoryStream();
+        RowStream stream = memoryStream();
         RunningModel first = RunningModel.resume(path("model"), estimator());
         StreamingQuery query = stream.toDF().writeStream().foreachBatch(first)
                 .option("checkpointLocation", path("checkpoint")).start();
@@ -230,8 +229,8 @@ class StreamingTest {
     }
 
     /** Runs micro-batches 0 to 2 through a fresh running model and stops the query. */
-    private MemoryStream<Row> runThreeBatches() throws Exception {
-        MemoryStream<Row> stream = memoryStream();
+    private RowStream runThreeBatches() throws Exception {
+        RowStream stream = memoryStream();
         RecordingBatches first = new RecordingBatches(RunningModel.resume(path("model"), estimator()));
         StreamingQuery query = stream.toDF().writeStream().foreachBatch(first)
                 .option("checkpointLocation", path("checkpoint")).start();
@@ -263,7 +262,7 @@ class StreamingTest {
     }
 
     /** Restarts the query from the checkpoint with a resumed running model, then feeds micro-batch 3. */
-    private RecordingBatches restartAndFeedBatch3(MemoryStream<Row> stream) throws Exception {
+    private RecordingBatches restartAndFeedBatch3(RowStream stream) throws Exception {
         RecordingBatches restarted = new RecordingBatches(RunningModel.resume(path("model"), estimator()));
         StreamingQuery query = stream.toDF().writeStream().foreachBatch(restarted)
                 .option("checkpointLocation", path("checkpoint")).start();
@@ -296,7 +295,7 @@ class StreamingTest {
 
     @Test
     void aCrashAfterTheModelWasSavedReplaysTheBatchOnceAndDoesNotCountItAgain() throws Exception {
-        MemoryStream<Row> stream = runThreeBatches();
+        RowStream stream = runThreeBatches();
         forgetTheCommitOfBatch2();
 
         RecordingBatches restarted = restartAndFeedBatch3(stream);
@@ -310,7 +309,7 @@ class StreamingTest {
 
     @Test
     void aCrashBeforeTheModelWasSavedReplaysTheBatchOnceAndCountsItOnce() throws Exception {
-        MemoryStream<Row> stream = runThreeBatches();
+        RowStream stream = runThreeBatches();
         forgetTheCommitOfBatch2();
         // The save is all-or-nothing: a crash before it completes leaves the model of batches 0 and 1.
         deleteDirectory(directory.resolve("model"));
@@ -327,7 +326,7 @@ class StreamingTest {
 
     @Test
     void aFailingMicroBatchFailsTheQueryAndLeavesTheSavedModelAsItWas() throws Exception {
-        MemoryStream<Row> stream = memoryStream();
+        RowStream stream = memoryStream();
         RunningModel running = RunningModel.resume(path("model"), estimator());
         StreamingQuery query = stream.toDF().writeStream().foreachBatch(running)
                 .option("checkpointLocation", path("checkpoint")).start();

@@ -9,19 +9,11 @@ import java.util.List;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.ml.param.Param;
 import org.apache.spark.ml.param.Params;
-import org.apache.spark.ml.util.DefaultParamsWriter;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
-import org.json4s.JInt;
-import org.json4s.JObject;
-import org.json4s.JValue;
-import scala.Option;
-import scala.Tuple2;
-import scala.jdk.javaapi.CollectionConverters;
-import scala.math.BigInt;
 
 /**
  * The on-disk layout of a fitted model: Spark's standard params metadata JSON under {@code path/metadata} (with an extra
@@ -54,9 +46,7 @@ public final class ModelStore {
 
     /** Writes the params metadata and the statistics of a model under {@code path}. */
     public static void save(Params model, FeatureStatistics statistics, String path, SparkSession spark) {
-        JObject extra = new JObject(CollectionConverters.asScala(
-                List.of(new Tuple2<String, JValue>(FORMAT_VERSION_FIELD, new JInt(BigInt.apply(FORMAT_VERSION))))).toList());
-        DefaultParamsWriter.saveMetadata(model, path, spark, Option.apply(extra));
+        SparkLine.saveMetadata(model, path, spark, FORMAT_VERSION_FIELD, FORMAT_VERSION);
         VarianceMode stored = statistics.storedVarianceMode();
         Row row = RowFactory.create(statistics.rowCount(), statistics.count(), statistics.weightSum(),
                 statistics.weightSquareSum(), statistics.mean(), statistics.variance(stored), statistics.isExact(),

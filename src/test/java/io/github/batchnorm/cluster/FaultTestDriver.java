@@ -3,6 +3,7 @@ package io.github.batchnorm.cluster;
 import io.github.batchnorm.BatchNormalization;
 import io.github.batchnorm.stats.FeatureStatistics;
 import io.github.batchnorm.stats.VarianceMode;
+import io.github.batchnorm.testing.SparkLineTesting;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -24,7 +25,6 @@ import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.functions;
-import scala.jdk.javaapi.CollectionConverters;
 
 /**
  * The driver of {@code jobs/fault-test}: on a standalone cluster, fits the same generated table twice, undisturbed and
@@ -294,7 +294,7 @@ public final class FaultTestDriver {
 
         @Override
         public void onJobStart(SparkListenerJobStart jobStart) {
-            for (Object stage : CollectionConverters.asJava(jobStart.stageIds())) {
+            for (Object stage : SparkLineTesting.asJava(jobStart.stageIds())) {
                 jobOfStage.put((Integer) stage, jobStart.jobId());
             }
         }

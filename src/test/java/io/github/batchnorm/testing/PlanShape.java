@@ -17,7 +17,6 @@ import org.apache.spark.sql.execution.SparkPlan;
 import org.apache.spark.sql.execution.WholeStageCodegenExec;
 import org.apache.spark.sql.execution.adaptive.AdaptiveSparkPlanExec;
 import org.apache.spark.sql.execution.adaptive.QueryStageExec;
-import scala.jdk.javaapi.CollectionConverters;
 
 /**
  * The structure of an executed plan, for the claims "plain Spark SQL, no UDF" and "compiled by whole-stage code
@@ -98,18 +97,18 @@ public final class PlanShape {
                 return;
             }
             checkNode(node);
-            for (Expression expression : CollectionConverters.asJava(node.expressions())) {
+            for (Expression expression : SparkLineTesting.asJava(node.expressions())) {
                 checkExpression(expression, node);
             }
             if (node instanceof ProjectExec project) {
-                for (NamedExpression named : CollectionConverters.asJava(project.projectList())) {
+                for (NamedExpression named : SparkLineTesting.asJava(project.projectList())) {
                     if (named instanceof Alias) {
                         (inCodegen ? compiledAliases : interpretedAliases).add(named.name());
                     }
                 }
             }
             boolean childrenInCodegen = node instanceof WholeStageCodegenExec || (inCodegen && !(node instanceof InputAdapter));
-            for (SparkPlan child : CollectionConverters.asJava(node.children())) {
+            for (SparkPlan child : SparkLineTesting.asJava(node.children())) {
                 visit(child, childrenInCodegen);
             }
         }
@@ -138,7 +137,7 @@ public final class PlanShape {
                 problems.add("object expression " + name + " in " + node.nodeName() + " calls JVM code");
                 return;
             }
-            for (Expression child : CollectionConverters.asJava(expression.children())) {
+            for (Expression child : SparkLineTesting.asJava(expression.children())) {
                 checkExpression(child, node);
             }
         }

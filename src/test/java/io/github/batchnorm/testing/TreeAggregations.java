@@ -8,7 +8,6 @@ import org.apache.spark.scheduler.SparkListener;
 import org.apache.spark.scheduler.SparkListenerJobStart;
 import org.apache.spark.scheduler.StageInfo;
 import org.apache.spark.storage.RDDInfo;
-import scala.jdk.javaapi.CollectionConverters;
 
 /**
  * Records the shape of every {@code treeAggregate} that Spark runs while it listens, as Spark's scheduler saw it: how many
@@ -39,8 +38,8 @@ public final class TreeAggregations extends SparkListener implements AutoCloseab
     @Override
     public synchronized void onJobStart(SparkListenerJobStart jobStart) {
         List<StageInfo> tree = new ArrayList<>();
-        for (StageInfo stage : CollectionConverters.asJava(jobStart.stageInfos())) {
-            if (CollectionConverters.asJava(stage.rddInfos()).stream().anyMatch(TreeAggregations::inTreeAggregate)) {
+        for (StageInfo stage : SparkLineTesting.asJava(jobStart.stageInfos())) {
+            if (SparkLineTesting.asJava(stage.rddInfos()).stream().anyMatch(TreeAggregations::inTreeAggregate)) {
                 tree.add(stage);
             }
         }

@@ -1,0 +1,31 @@
+package io.github.batchnorm.spark;
+
+import java.util.List;
+import org.apache.spark.ml.param.Params;
+import org.apache.spark.ml.util.DefaultParamsWriter;
+import org.apache.spark.sql.SparkSession;
+import org.json4s.JsonAST.JInt;
+import org.json4s.JsonAST.JObject;
+import org.json4s.JsonAST.JValue;
+import scala.Option;
+import scala.Tuple2;
+import scala.collection.JavaConverters;
+import scala.math.BigInt;
+
+/**
+ * What the main code needs that differs between Spark lines, built for Spark 3.5: Scala 2.12 (no
+ * {@code scala.jdk.javaapi}), json4s 3 (whose AST classes are nested in {@code JsonAST}), and a params writer that takes
+ * a {@code SparkContext}. Each line has its own copy of this class in its own source folder ({@code src/main/spark-*},
+ * chosen by the Maven profile); the rest of the code is the same for every line.
+ */
+final class SparkLine {
+    private SparkLine() {
+    }
+
+    /** Spark's params metadata JSON under {@code path/metadata}, with one extra integer field at the top level. */
+    static void saveMetadata(Params instance, String path, SparkSession spark, String extraField, int extraValue) {
+        JObject extra = new JObject(JavaConverters.asScalaBufferConverter(
+                List.of(new Tuple2<String, JValue>(extraField, new JInt(BigInt.apply(extraValue))))).asScala().toList());
+        DefaultParamsWriter.saveMetadata(instance, path, spark.sparkContext(), Option.apply(extra), Option.empty());
+    }
+}
