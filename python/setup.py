@@ -1,6 +1,6 @@
 """Puts the library jar into the wheel: ``pip install ./python`` after ``mvn package`` ships
-``target/spark-batchnorm.jar`` as ``spark_batchnorm/jars/spark-batchnorm.jar``, where ``spark_batchnorm.jar_path()``
-finds it."""
+``target/spark-batchnorm.jar`` (or the jar named by the environment variable ``SPARK_BATCHNORM_JAR``, such as another
+Spark line's build) as ``spark_batchnorm/jars/spark-batchnorm.jar``, where ``spark_batchnorm.jar_path()`` finds it."""
 
 import os
 import shutil
@@ -11,6 +11,7 @@ from setuptools.command.build_py import build_py
 HERE = os.path.dirname(os.path.abspath(__file__))
 JAR = "spark-batchnorm.jar"
 CANDIDATES = [
+    os.environ.get("SPARK_BATCHNORM_JAR", ""),  # another Spark line's build (docs/spark-lines.md)
     os.path.join(HERE, "..", "target", JAR),  # built in this repository
     os.path.join(HERE, "spark_batchnorm", "jars", JAR),  # an unpacked source distribution
 ]

@@ -12,7 +12,8 @@ import zipfile
 import spark_batchnorm
 from spark_batchnorm import BatchNormalization, BatchNormalizationModel
 
-BUILT_JAR = os.path.join(
+# jobs/python-tests names the jar it installed (another Spark line's build, say) in SPARK_BATCHNORM_JAR.
+BUILT_JAR = os.environ.get("SPARK_BATCHNORM_JAR") or os.path.join(
     os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "target", "spark-batchnorm.jar"
 )
 
