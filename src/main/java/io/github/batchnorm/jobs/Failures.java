@@ -1,5 +1,6 @@
 package io.github.batchnorm.jobs;
 
+import io.github.batchnorm.spark.SparkLine;
 import org.apache.spark.sql.AnalysisException;
 
 /**
@@ -32,13 +33,12 @@ final class Failures {
                         ? new Outcome(BatchNormJob.BAD_INPUT, firstLine(cause.getMessage()))
                         : failure(failure);
             }
-            String message = String.valueOf(cause.getMessage());
-            if (message.contains("USER_RAISED_EXCEPTION")) {
-                // Our transform's raise_error: "[USER_RAISED_EXCEPTION] <our message> SQLSTATE: P0001".
-                String text = message.substring(message.indexOf(']') + 1).trim();
-                int state = text.indexOf(" SQLSTATE");
-                return new Outcome(BatchNormJob.BAD_INPUT, firstLine(state >= 0 ? text.substring(0, state) : text));
+            String raised = SparkLine.raisedErrorMessage(cause);
+            if (raised != null) {
+                // Our transform's raise_error on an invalid value.
+                return new Outcome(BatchNormJob.BAD_INPUT, firstLine(raised));
             }
+            String message = String.valueOf(cause.getMessage());
             if (message.contains("MALFORMED_RECORD_IN_PARSING") || message.contains("Malformed")) {
                 return new Outcome(BatchNormJob.BAD_INPUT, "Malformed input: " + firstLine(message));
             }

@@ -95,7 +95,9 @@ public final class AtomicDirectory {
             Path content = new Path(temporary, CONTENT);
             try {
                 writeTo.accept(content.toString());
-            } catch (RuntimeException e) {
+            } catch (Exception e) {
+                // Not only RuntimeException: Spark throws its checked SparkException (a failed write job on Spark 3.5)
+                // from Scala code without declaring it. The rethrow is precise: nothing checked can reach it.
                 fs.delete(temporary, true);
                 throw e;
             }

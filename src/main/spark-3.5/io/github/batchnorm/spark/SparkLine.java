@@ -18,7 +18,7 @@ import scala.math.BigInt;
  * a {@code SparkContext}. Each line has its own copy of this class in its own source folder ({@code src/main/spark-*},
  * chosen by the Maven profile); the rest of the code is the same for every line.
  */
-final class SparkLine {
+public final class SparkLine {
     private SparkLine() {
     }
 
@@ -27,5 +27,17 @@ final class SparkLine {
         JObject extra = new JObject(JavaConverters.asScalaBufferConverter(
                 List.of(new Tuple2<String, JValue>(extraField, new JInt(BigInt.apply(extraValue))))).asScala().toList());
         DefaultParamsWriter.saveMetadata(instance, path, spark.sparkContext(), Option.apply(extra), Option.empty());
+    }
+
+    /**
+     * The message a query's {@code raise_error} was given, if {@code exception} is what Spark throws for it; else null.
+     * Spark 3.5 throws a plain {@code RuntimeException} with the message as it is, from the expression's generated or
+     * interpreted code; a plain {@code RuntimeException} from anywhere else is not taken for one.
+     */
+    public static String raisedErrorMessage(Throwable exception) {
+        StackTraceElement[] trace = exception.getStackTrace();
+        boolean raisedByAnExpression = exception.getClass() == RuntimeException.class && trace.length > 0
+                && trace[0].getClassName().startsWith("org.apache.spark.sql.catalyst.expressions.");
+        return raisedByAnExpression ? exception.getMessage() : null;
     }
 }

@@ -17,7 +17,7 @@ import scala.math.BigInt;
  * its own copy of this class in its own source folder ({@code src/main/spark-*}, chosen by the Maven profile); the rest
  * of the code is the same for every line.
  */
-final class SparkLine {
+public final class SparkLine {
     private SparkLine() {
     }
 
@@ -26,5 +26,20 @@ final class SparkLine {
         JObject extra = new JObject(CollectionConverters.asScala(
                 List.of(new Tuple2<String, JValue>(extraField, new JInt(BigInt.apply(extraValue))))).toList());
         DefaultParamsWriter.saveMetadata(instance, path, spark, Option.apply(extra));
+    }
+
+    /**
+     * The message a query's {@code raise_error} was given, if {@code exception} is what Spark throws for it; else null.
+     * Spark 4 throws a {@code SparkRuntimeException} of condition {@code USER_RAISED_EXCEPTION}, whose message is
+     * "[USER_RAISED_EXCEPTION] the message SQLSTATE: P0001".
+     */
+    public static String raisedErrorMessage(Throwable exception) {
+        String message = String.valueOf(exception.getMessage());
+        if (!message.contains("USER_RAISED_EXCEPTION")) {
+            return null;
+        }
+        String text = message.substring(message.indexOf(']') + 1).trim();
+        int state = text.indexOf(" SQLSTATE");
+        return state >= 0 ? text.substring(0, state) : text;
     }
 }
