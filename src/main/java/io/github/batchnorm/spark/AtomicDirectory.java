@@ -95,7 +95,9 @@ public final class AtomicDirectory {
             Path content = new Path(temporary, CONTENT);
             try {
                 writeTo.accept(content.toString());
-            } catch (RuntimeException e) {
+            } catch (Throwable e) {
+                // Not only RuntimeException: a failed Spark job surfaces as SparkException, a checked exception that
+                // Scala code throws undeclared (a task's failing function, say).
                 fs.delete(temporary, true);
                 throw e;
             }
