@@ -95,9 +95,9 @@ public final class AtomicDirectory {
             Path content = new Path(temporary, CONTENT);
             try {
                 writeTo.accept(content.toString());
-            } catch (Throwable e) {
-                // Not only RuntimeException: a failed Spark job surfaces as SparkException, a checked exception that
-                // Scala code throws undeclared (a task's failing function, say).
+            } catch (Exception e) {
+                // Not only RuntimeException: Spark throws its checked SparkException (a failed write job on Spark 3.5)
+                // from Scala code without declaring it. The rethrow is precise: nothing checked can reach it.
                 fs.delete(temporary, true);
                 throw e;
             }

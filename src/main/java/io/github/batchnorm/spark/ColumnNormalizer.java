@@ -150,7 +150,8 @@ public final class ColumnNormalizer {
         DataType elementType = input.floatElements() ? DataTypes.FloatType : DataTypes.DoubleType;
         return functions.transform(array, (element, index) -> {
             Column x = element.cast(DataTypes.DoubleType);
-            Column y = affine(x, mean.getItem(index), scale.getItem(index), beta.getItem(index), centering, inverse);
+            // apply, not getItem: Spark 3.5's getItem takes a literal key only, not the lambda's index column.
+            Column y = affine(x, mean.apply(index), scale.apply(index), beta.apply(index), centering, inverse);
             if (input.floatElements()) {
                 // Computed in double from the float's exact value, so the cast is the one rounding to float.
                 y = y.cast(elementType);

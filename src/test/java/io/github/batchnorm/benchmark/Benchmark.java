@@ -314,8 +314,8 @@ public final class Benchmark implements Callable<Integer> {
         Column mean = functions.lit(model.coefficients().mean());
         Column scale = functions.lit(model.coefficients().scale());
         Column beta = functions.lit(model.coefficients().beta());
-        Column plain = functions.transform(functions.col("features"), (x, i) -> x.minus(mean.getItem(i))
-                .multiply(scale.getItem(i)).plus(beta.getItem(i))).as("normalized");
+        Column plain = functions.transform(functions.col("features"), (x, i) -> x.minus(mean.apply(i))
+                .multiply(scale.apply(i)).plus(beta.apply(i))).as("normalized");
         Map<String, Runnable> transform = new LinkedHashMap<>();
         transform.put("BatchNormalizationModel.transform", () -> noop(model.transform(data)));
         transform.put("BatchNormalizationModel.transform, handleInvalid=keep", () -> noop(keep.transform(data)));
