@@ -142,11 +142,20 @@ class FeatureTablesTest {
     void scalarColumnTransformIsPlainSqlWithNoUdf() {
         BatchNormalizationModel model = new BatchNormalization().setInputCols("d", "i").setOutputCols("d_bn", "i_bn")
                 .fit(typedTable);
-        for (String policy : new String[] {"error", "skip", "keep"}) {
+        for (String policy : new String[] {"skip", "keep"}) {
             Dataset<Row> transformed = model.setHandleInvalid(policy).transform(typedTable);
             transformed.collectAsList();
             PlanShape.assertCompiledSql(transformed, "d_bn", "i_bn");
         }
+        // Under "error" the outputs are the same compiled SQL; a function named in the row filter runs only for a row
+        // whose sum is not finite, to name the invalid value (a cached table's scan carries the filter too).
+        Dataset<Row> transformed = model.setHandleInvalid("error").transform(typedTable);
+        transformed.collectAsList();
+        List<String> problems = PlanShape.problems(transformed, true, "d_bn", "i_bn");
+        assertTrue(problems.stream().anyMatch(problem -> problem.equals(
+                "expression ScalaUDF in Filter calls a user-defined function")), problems.toString());
+        assertTrue(problems.stream().allMatch(problem -> problem.matches(
+                "expression ScalaUDF in (Filter|InMemoryTableScan) calls a user-defined function")), problems.toString());
     }
 
     @Test

@@ -6,6 +6,8 @@ import java.util.List;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
+import org.apache.spark.sql.api.java.UDF1;
+import org.apache.spark.sql.expressions.UserDefinedFunction;
 import org.apache.spark.sql.functions;
 import org.apache.spark.sql.types.DataType;
 import org.apache.spark.sql.types.DataTypes;
@@ -14,8 +16,9 @@ import org.apache.spark.sql.types.DataTypes;
  * The transform of scalar and array columns, built from Spark SQL expressions ({@code (x - mean) * a + beta} with
  * literal coefficients) rather than a UDF, so the optimizer sees through it; whole-stage code generation compiles the
  * scalar form (Spark evaluates the higher-order {@code transform} of arrays outside it, still with no user code).
- * Invalid values are handled in the same expressions: {@code raise_error} for "error", a filter for "skip", a
- * pass-through for "keep".
+ * Invalid values: "skip" filters the rows out, "keep" passes each value through, and "error" checks a whole row at once
+ * (its sum for scalar columns, its largest element and a search for -Infinity or null for arrays), looking at single
+ * values only to name the first invalid one when that check fires.
  */
 public final class ColumnNormalizer {
     private static final Column POSITIVE_INFINITY = functions.lit(Double.POSITIVE_INFINITY);
@@ -59,6 +62,29 @@ public final class ColumnNormalizer {
         return functions.abs(x).lt(POSITIVE_INFINITY);
     }
 
+    /**
+     * Called only for a row whose sum is not finite: fails naming the first invalid value in column order, or answers
+     * true when every value is finite (their sum overflowed).
+     */
+    private static final class FirstInvalidScalar implements UDF1<Row, Boolean> {
+        private static final long serialVersionUID = 1L;
+        private final String[] inputCols;
+
+        FirstInvalidScalar(String[] inputCols) {
+            this.inputCols = inputCols;
+        }
+
+        @Override
+        public Boolean call(Row row) {
+            for (int j = 0; j < inputCols.length; j++) {
+                if (row.isNullAt(j) || !Double.isFinite(row.getDouble(j))) {
+                    throw new IllegalArgumentException(InvalidValues.scalar(inputCols[j], String.valueOf(row.get(j))));
+                }
+            }
+            return true;
+        }
+    }
+
     private static Column describeValue(Column x) {
         return functions.coalesce(x.cast(DataTypes.StringType), functions.lit("null"));
     }
@@ -79,47 +105,50 @@ public final class ColumnNormalizer {
             }
             rows = dataset.filter(allFinite);
         }
+        Column[] values = new Column[inputCols.length];
+        for (int j = 0; j < inputCols.length; j++) {
+            values[j] = ColumnNames.col(inputCols[j]).cast(DataTypes.DoubleType);
+        }
+        if (handleInvalid == HandleInvalid.ERROR) {
+            // One check per row, not one per value: a null, NaN or infinity makes the row's sum null or non-finite. Only
+            // then (or when finite values overflow the sum) does a function look at the values one by one, to name the
+            // first invalid one or let the row through. Kept out of the compiled expressions, the failure path costs
+            // nothing per row; a raise_error per value made the compiled projection slower (see docs/performance.md).
+            Column sum = values[0];
+            for (int j = 1; j < values.length; j++) {
+                sum = sum.plus(values[j]);
+            }
+            UserDefinedFunction firstInvalid = functions.udf(new FirstInvalidScalar(inputCols), DataTypes.BooleanType);
+            rows = dataset.filter(functions.when(isFinite(sum), functions.lit(true))
+                    .otherwise(firstInvalid.apply(functions.struct(values))));
+        }
         List<Column> columns = new ArrayList<>();
         columns.add(functions.col("*"));
         for (int j = 0; j < inputCols.length; j++) {
-            Column x = ColumnNames.col(inputCols[j]).cast(DataTypes.DoubleType);
+            Column x = values[j];
             Column normalized = affine(x, functions.lit(mean[j]), functions.lit(scale[j]), functions.lit(beta[j]),
                     centering, inverse);
-            Column output;
-            switch (handleInvalid) {
-                case ERROR:
-                    output = functions.when(isFinite(x), normalized).otherwise(functions.raise_error(functions.concat(
-                            functions.lit("Input column '" + inputCols[j] + "' has an invalid value "), describeValue(x),
-                            functions.lit("." + InvalidValues.ADVICE))).cast(DataTypes.DoubleType));
-                    break;
-                case KEEP:
-                    output = functions.when(isFinite(x), normalized).otherwise(x);
-                    break;
-                default:
-                    output = normalized;
-            }
+            Column output = handleInvalid == HandleInvalid.KEEP
+                    ? functions.when(isFinite(x), normalized).otherwise(x)
+                    : normalized;
             columns.add(output.as(outputCols[j]));
         }
         return rows.select(columns.toArray(new Column[0]));
     }
 
-    private static Dataset<Row> transformArray(Dataset<?> dataset, FeatureInput input, AffineCoefficients coefficients,
+    /**
+     * The element-wise map of an array column; under "error" each element is checked, and "skip" maps without checks
+     * (its rows were filtered before).
+     */
+    private static Column normalizeElements(Column array, FeatureInput input, AffineCoefficients coefficients,
             HandleInvalid handleInvalid, boolean inverse) {
         String inputCol = input.inputCol();
-        int numFeatures = coefficients.numFeatures();
-        Column array = ColumnNames.col(inputCol);
         Column mean = functions.lit(coefficients.mean());
         Column scale = functions.lit(coefficients.scale());
         Column beta = functions.lit(coefficients.beta());
         boolean centering = coefficients.centering();
         DataType elementType = input.floatElements() ? DataTypes.FloatType : DataTypes.DoubleType;
-        DataType outputType = DataTypes.createArrayType(elementType, true);
-        Dataset<?> rows = dataset;
-        if (handleInvalid == HandleInvalid.SKIP) {
-            rows = dataset.filter(array.isNotNull()
-                    .and(functions.forall(array, x -> isFinite(x.cast(DataTypes.DoubleType)))));
-        }
-        Column normalized = functions.transform(array, (element, index) -> {
+        return functions.transform(array, (element, index) -> {
             Column x = element.cast(DataTypes.DoubleType);
             // apply, not getItem: Spark 3.5's getItem takes a literal key only, not the lambda's index column.
             Column y = affine(x, mean.apply(index), scale.apply(index), beta.apply(index), centering, inverse);
@@ -139,6 +168,33 @@ public final class ColumnNormalizer {
                     return y;
             }
         });
+    }
+
+    /**
+     * True when no element is null, NaN or infinite, in two compiled passes over the array: the largest element (NaN
+     * sorts above +Infinity in Spark SQL) is below +Infinity, and looking for -Infinity finds neither it nor a null
+     * (array_contains answers null then). Null or false when one is there, or when every element is null.
+     */
+    private static Column allFinite(Column array, boolean floatElements) {
+        Column positiveInfinity = functions.lit(floatElements ? (Object) Float.POSITIVE_INFINITY : Double.POSITIVE_INFINITY);
+        Column negativeInfinity = functions.lit(floatElements ? (Object) Float.NEGATIVE_INFINITY : Double.NEGATIVE_INFINITY);
+        return functions.array_max(array).lt(positiveInfinity)
+                .and(functions.not(functions.array_contains(array, negativeInfinity)));
+    }
+
+    private static Dataset<Row> transformArray(Dataset<?> dataset, FeatureInput input, AffineCoefficients coefficients,
+            HandleInvalid handleInvalid, boolean inverse) {
+        String inputCol = input.inputCol();
+        int numFeatures = coefficients.numFeatures();
+        Column array = ColumnNames.col(inputCol);
+        DataType elementType = input.floatElements() ? DataTypes.FloatType : DataTypes.DoubleType;
+        DataType outputType = DataTypes.createArrayType(elementType, true);
+        Dataset<?> rows = dataset;
+        if (handleInvalid == HandleInvalid.SKIP) {
+            rows = dataset.filter(array.isNotNull()
+                    .and(functions.forall(array, x -> isFinite(x.cast(DataTypes.DoubleType)))));
+        }
+        Column normalized = normalizeElements(array, input, coefficients, handleInvalid, inverse);
         Column sizeError = functions.raise_error(functions.concat(
                 functions.lit("Input column '" + inputCol + "' has an array of length "),
                 functions.size(array).cast(DataTypes.StringType),
@@ -147,8 +203,14 @@ public final class ColumnNormalizer {
                 ? functions.raise_error(functions.lit(InvalidValues.nullRow(inputCol, "array")))
                 : functions.lit(null);
         Column output = functions.when(array.isNull(), nullRow.cast(outputType))
-                .when(functions.size(array).notEqual(numFeatures), sizeError.cast(outputType))
-                .otherwise(normalized);
+                .when(functions.size(array).notEqual(numFeatures), sizeError.cast(outputType));
+        if (handleInvalid == HandleInvalid.ERROR) {
+            // One check per row in compiled code; the interpreted per-element check runs only for a row it rejects,
+            // to name the element.
+            output = output.when(allFinite(array, input.floatElements()),
+                    normalizeElements(array, input, coefficients, HandleInvalid.SKIP, inverse));
+        }
+        output = output.otherwise(normalized);
         return rows.select(functions.col("*"), output.as(input.outputCols()[0]));
     }
 }

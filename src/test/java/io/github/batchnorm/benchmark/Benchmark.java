@@ -17,17 +17,24 @@ import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.ml.Pipeline;
+import org.apache.spark.ml.PipelineModel;
+import org.apache.spark.ml.PipelineStage;
 import org.apache.spark.ml.feature.StandardScaler;
 import org.apache.spark.ml.feature.StandardScalerModel;
+import org.apache.spark.ml.feature.VectorAssembler;
 import org.apache.spark.ml.linalg.SQLDataTypes;
+import org.apache.spark.ml.linalg.Vector;
 import org.apache.spark.ml.linalg.Vectors;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.api.java.UDF1;
 import org.apache.spark.sql.catalyst.expressions.UnsafeArrayData;
 import org.apache.spark.sql.catalyst.expressions.UnsafeRow;
+import org.apache.spark.sql.expressions.UserDefinedFunction;
 import org.apache.spark.sql.functions;
 import org.apache.spark.sql.types.StructType;
 import org.apache.spark.storage.StorageLevel;
@@ -55,7 +62,9 @@ public final class Benchmark implements Callable<Integer> {
         SPARSE_100K_X_1M("sparse 100,000 x 1,000,000, 20 non-zeros per row", Kind.SPARSE, 100_000, 1_000_000, 2e-5),
         QUICK_DENSE("quick: dense 10,000 x 20", Kind.DENSE, 10_000, 20, 1.0),
         QUICK_SPARSE("quick: sparse 10,000 x 1,000, 1% non-zero", Kind.SPARSE, 10_000, 1_000, 0.01),
-        QUICK_SCALAR("quick: 20,000 rows x 5 scalar columns", Kind.SCALAR, 20_000, 5, 1.0);
+        QUICK_SCALAR("quick: 20,000 rows x 5 scalar columns", Kind.SCALAR, 20_000, 5, 1.0),
+        PARQUET_4M_X_16("Parquet on disk, 4,000,000 rows x 16 double columns", Kind.PARQUET, 4_000_000, 16, 1.0),
+        QUICK_PARQUET("quick: Parquet on disk, 20,000 rows x 4 double columns", Kind.PARQUET, 20_000, 4, 1.0);
 
         final String label;
         final Kind kind;
@@ -76,7 +85,8 @@ public final class Benchmark implements Callable<Integer> {
         }
     }
 
-    enum Kind { DENSE, SPARSE, SCALAR }
+    /** PARQUET: the scalar columns written once to Parquet files (and as one array column), read back uncached. */
+    enum Kind { DENSE, SPARSE, SCALAR, PARQUET }
 
     @Option(names = "--quick", description = "Tiny shapes only, in seconds.")
     boolean quick;
@@ -90,6 +100,10 @@ public final class Benchmark implements Callable<Integer> {
 
     @Option(names = "--warmup", defaultValue = "2", description = "Untimed runs per contender first. Default: ${DEFAULT-VALUE}.")
     int warmup;
+
+    @Option(names = "--transform-only", description = "Measure the transforms only (the fit still runs once for the"
+            + " model).")
+    boolean transformOnly;
 
     @Option(names = "--master", defaultValue = "local[2]", description = "Default: ${DEFAULT-VALUE}.")
     String master;
@@ -158,6 +172,8 @@ public final class Benchmark implements Callable<Integer> {
         System.out.println("Generating " + shape.label + " ...");
         if (shape.kind == Kind.SCALAR) {
             runScalar(shape);
+        } else if (shape.kind == Kind.PARQUET) {
+            runParquet(shape);
         } else {
             runVector(shape);
         }
@@ -179,7 +195,9 @@ public final class Benchmark implements Callable<Integer> {
         fit.put("BatchNormalization.fit, handleInvalid=keep", () -> checking.fit(data));
         fit.put("StandardScaler.fit", () -> scaler.fit(data));
         fit.put("scan floor (sum every value)", () -> scanFloor(data));
-        report(shape, "fit", measure(fit), "StandardScaler.fit", "scan floor (sum every value)");
+        if (!transformOnly) {
+            report(shape, "fit", measure(fit), "StandardScaler.fit", "scan floor (sum every value)");
+        }
 
         // Centring makes sparse vectors dense, so sparse data is transformed the way it is used: scaled, not centred.
         boolean center = shape.kind != Kind.SPARSE;
@@ -188,6 +206,10 @@ public final class Benchmark implements Callable<Integer> {
         Map<String, Runnable> transform = new LinkedHashMap<>();
         transform.put("BatchNormalizationModel.transform", () -> noop(ours.transform(data)));
         transform.put("StandardScalerModel.transform", () -> noop(theirs.transform(data)));
+        // What any function of a Vector column pays before doing anything: Spark deserialises and serialises the vector.
+        UserDefinedFunction identity = functions.udf(new SameVector(), SQLDataTypes.VectorType());
+        transform.put("Vector UDF returning its input", () -> noop(data.withColumn("normalized",
+                identity.apply(functions.col("features")))));
         transform.put("column unchanged (floor)", () -> noop(data.withColumn("normalized", functions.col("features"))));
         report(shape, center ? "transform to noop" : "transform to noop (scale only)", measure(transform),
                 "StandardScalerModel.transform", "column unchanged (floor)");
@@ -212,9 +234,108 @@ public final class Benchmark implements Callable<Integer> {
         fit.put("BatchNormalization.fit", () -> batchNorm.fit(data));
         fit.put("BatchNormalization.fit, summation=exact", () -> exact.fit(data));
         fit.put("SQL avg + var_pop (floor)", () -> data.select(aggregateColumns).collectAsList());
-        report(shape, "fit", measure(fit), null, "SQL avg + var_pop (floor)");
+        if (!transformOnly) {
+            report(shape, "fit", measure(fit), null, "SQL avg + var_pop (floor)");
+        }
 
         BatchNormalizationModel model = batchNorm.fit(data);
+        Column[] plainColumns = plainScalarTransform(model, inputs, outputs);
+        Map<String, Runnable> transform = new LinkedHashMap<>();
+        transform.put("BatchNormalizationModel.transform", () -> noop(model.transform(data)));
+        transform.put("plain (c - m) * a + b (floor)", () -> noop(data.select(plainColumns)));
+        report(shape, "transform to noop", measure(transform), null, "plain (c - m) * a + b (floor)");
+        data.unpersist(true);
+    }
+
+    /**
+     * The transform where reading is cheap no more: Parquet files on disk, not cached, as a table is usually read. The
+     * same values as scalar columns and as one array column; the floors are the plain expressions, the contender the
+     * {@code VectorAssembler} + {@code StandardScaler} pipeline users write for scalar columns.
+     */
+    private void runParquet(Shape shape) {
+        Path directory;
+        try {
+            directory = Files.createTempDirectory("batchnorm-benchmark");
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        try {
+            String scalarPath = directory.resolve("scalars").toString();
+            String arrayPath = directory.resolve("array").toString();
+            Dataset<Row> generated = scalars(shape);
+            generated.write().parquet(scalarPath);
+            String[] inputs = generated.columns();
+            Column[] elements = Arrays.stream(inputs).map(functions::col).toArray(Column[]::new);
+            spark.read().parquet(scalarPath).select(functions.array(elements).as("features")).write().parquet(arrayPath);
+            runParquetScalars(shape, spark.read().parquet(scalarPath));
+            runParquetArray(shape, spark.read().parquet(arrayPath));
+        } finally {
+            deleteRecursively(directory);
+        }
+    }
+
+    private void runParquetScalars(Shape shape, Dataset<Row> data) {
+        String[] inputs = data.columns();
+        String[] outputs = Arrays.stream(inputs).map(name -> name + "_bn").toArray(String[]::new);
+        BatchNormalization batchNorm = new BatchNormalization().setInputCols(inputs).setOutputCols(outputs);
+        List<Column> aggregates = new ArrayList<>();
+        for (String input : inputs) {
+            aggregates.add(functions.avg(input));
+            aggregates.add(functions.var_pop(input));
+        }
+        Column[] aggregateColumns = aggregates.toArray(new Column[0]);
+        Pipeline pipeline = new Pipeline().setStages(new PipelineStage[] {
+            new VectorAssembler().setInputCols(inputs).setOutputCol("features"),
+            new StandardScaler().setInputCol("features").setOutputCol("normalized").setWithMean(true).setWithStd(true)});
+        Map<String, Runnable> fit = new LinkedHashMap<>();
+        fit.put("BatchNormalization.fit", () -> batchNorm.fit(data));
+        fit.put("VectorAssembler + StandardScaler fit", () -> pipeline.fit(data));
+        fit.put("SQL avg + var_pop (floor)", () -> data.select(aggregateColumns).collectAsList());
+        if (!transformOnly) {
+            report(shape, "fit", measure(fit), null, "SQL avg + var_pop (floor)");
+        }
+
+        BatchNormalizationModel model = batchNorm.fit(data);
+        BatchNormalizationModel keep = model.copy(new org.apache.spark.ml.param.ParamMap()).setHandleInvalid("keep");
+        PipelineModel pipelineModel = pipeline.fit(data);
+        Column[] plainColumns = plainScalarTransform(model, inputs, outputs);
+        Map<String, Runnable> transform = new LinkedHashMap<>();
+        transform.put("BatchNormalizationModel.transform", () -> noop(model.transform(data)));
+        transform.put("BatchNormalizationModel.transform, handleInvalid=keep", () -> noop(keep.transform(data)));
+        transform.put("VectorAssembler + StandardScalerModel.transform", () -> noop(pipelineModel.transform(data)));
+        transform.put("plain (c - m) * a + b (floor)", () -> noop(data.select(plainColumns)));
+        report(shape, "transform to noop", measure(transform), null, "plain (c - m) * a + b (floor)");
+    }
+
+    private void runParquetArray(Shape shape, Dataset<Row> data) {
+        BatchNormalizationModel model = new BatchNormalization().setInputCol("features").setOutputCol("normalized")
+                .fit(data);
+        BatchNormalizationModel keep = model.copy(new org.apache.spark.ml.param.ParamMap()).setHandleInvalid("keep");
+        Column mean = functions.lit(model.coefficients().mean());
+        Column scale = functions.lit(model.coefficients().scale());
+        Column beta = functions.lit(model.coefficients().beta());
+        Column plain = functions.transform(functions.col("features"), (x, i) -> x.minus(mean.apply(i))
+                .multiply(scale.apply(i)).plus(beta.apply(i))).as("normalized");
+        Map<String, Runnable> transform = new LinkedHashMap<>();
+        transform.put("BatchNormalizationModel.transform", () -> noop(model.transform(data)));
+        transform.put("BatchNormalizationModel.transform, handleInvalid=keep", () -> noop(keep.transform(data)));
+        transform.put("plain transform(x, (c - m) * a + b) (floor)",
+                () -> noop(data.select(functions.col("*"), plain)));
+        report(shape, "transform to noop (array column)", measure(transform), null,
+                "plain transform(x, (c - m) * a + b) (floor)");
+    }
+
+    /** The function of the UDF floor: the vector Spark deserialised, handed back. */
+    private static final class SameVector implements UDF1<Vector, Vector> {
+        private static final long serialVersionUID = 1L;
+
+        @Override
+        public Vector call(Vector vector) {
+            return vector;
+        }
+    }
+
+    private static Column[] plainScalarTransform(BatchNormalizationModel model, String[] inputs, String[] outputs) {
         double[] mean = model.coefficients().mean();
         double[] scale = model.coefficients().scale();
         double[] beta = model.coefficients().beta();
@@ -223,12 +344,17 @@ public final class Benchmark implements Callable<Integer> {
         for (int j = 0; j < inputs.length; j++) {
             plain.add(functions.col(inputs[j]).minus(mean[j]).multiply(scale[j]).plus(beta[j]).as(outputs[j]));
         }
-        Column[] plainColumns = plain.toArray(new Column[0]);
-        Map<String, Runnable> transform = new LinkedHashMap<>();
-        transform.put("BatchNormalizationModel.transform", () -> noop(model.transform(data)));
-        transform.put("plain (c - m) * a + b (floor)", () -> noop(data.select(plainColumns)));
-        report(shape, "transform to noop", measure(transform), null, "plain (c - m) * a + b (floor)");
-        data.unpersist(true);
+        return plain.toArray(new Column[0]);
+    }
+
+    private static void deleteRecursively(Path directory) {
+        try (java.util.stream.Stream<Path> paths = Files.walk(directory)) {
+            for (Path path : (Iterable<Path>) paths.sorted(java.util.Comparator.reverseOrder())::iterator) {
+                Files.delete(path);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     /** Warm-up runs of each contender, then rounds in which every contender runs once; returns the medians. */

@@ -32,7 +32,9 @@ class BenchmarkSmokeTest {
                 "BatchNormalization.fit, handleInvalid=keep",
                 "StandardScaler.fit", "scan floor (sum every value)", "BatchNormalizationModel.transform",
                 "StandardScalerModel.transform", "column unchanged (floor)", "SQL avg + var_pop (floor)",
-                "plain (c - m) * a + b (floor)")) {
+                "plain (c - m) * a + b (floor)", "BatchNormalizationModel.transform, handleInvalid=keep",
+                "VectorAssembler + StandardScaler fit", "VectorAssembler + StandardScalerModel.transform",
+                "plain transform(x, (c - m) * a + b) (floor)", "Vector UDF returning its input")) {
             assertTrue(rows.stream().anyMatch(row -> row.contains("| " + contender + " |")), contender + " in " + rows);
         }
         for (String row : rows) {
@@ -41,6 +43,7 @@ class BenchmarkSmokeTest {
             assertTrue(seconds > 0, row);
             assertTrue(Double.parseDouble(cells[6].trim()) > 0, "ratio to the floor: " + row);
         }
-        assertEquals(2 * (5 + 3) + (3 + 2), rows.size(), "dense and sparse: 5 fit + 3 transform rows; scalar: 3 + 2");
+        assertEquals(2 * (5 + 4) + (3 + 2) + (3 + 4 + 3), rows.size(),
+                "dense and sparse: 5 fit + 4 transform rows; scalar: 3 + 2; Parquet: 3 fit, 4 scalar and 3 array transform");
     }
 }
