@@ -3,8 +3,11 @@ package io.github.batchnorm;
 import io.github.batchnorm.spark.ColumnNormalizer;
 import io.github.batchnorm.spark.FeatureInput;
 import io.github.batchnorm.spark.FitSettings;
+import io.github.batchnorm.spark.GroupColumns;
 import io.github.batchnorm.spark.GroupedNormalizer;
+import io.github.batchnorm.spark.GroupedSummaryAggregation;
 import io.github.batchnorm.spark.GroupedStatistics;
+import io.github.batchnorm.spark.GroupedStore;
 import io.github.batchnorm.spark.HandleInvalid;
 import io.github.batchnorm.spark.ModelDirectory;
 import io.github.batchnorm.spark.ModelStore;
@@ -258,12 +261,45 @@ public final class BatchNormalizationModel extends Model<BatchNormalizationModel
         if (moving) {
             varianceValues();
         }
+        if (groups != null) {
+            return updateGroups(dataset, input, moving, mode);
+        }
         FeatureAccumulator batch = SummaryAggregation.summarize(dataset,
                 StageSettings.fitSettings(this, input, numFeatures, FitSettings.SizeSource.MODEL));
         try {
             FeatureStatistics updated = moving ? batch.movingAverageInto(statistics, getMomentum(), mode)
                     : batch.mergeInto(statistics);
             return copyValues(new BatchNormalizationModel(uid, updated), new ParamMap()).setParent(parent());
+        } catch (NonFiniteStatisticException e) {
+            throw SummaryAggregation.nonFinite(input, e);
+        }
+    }
+
+    /** {@link #update} of a model with groups: the batch is fitted per group, and merged per group and globally. */
+    private BatchNormalizationModel updateGroups(Dataset<?> dataset, FeatureInput input, boolean moving,
+            VarianceMode mode) {
+        StructType groupFields = GroupColumns.resolve(dataset.schema(), groups.groupCols(),
+                java.util.Arrays.asList(input.inputCols()));
+        for (org.apache.spark.sql.types.StructField fitted : groups.groupFields().fields()) {
+            org.apache.spark.sql.types.DataType type = groupFields.apply(fitted.name()).dataType();
+            if (!type.equals(fitted.dataType())) {
+                throw new IllegalArgumentException("Group column '" + fitted.name() + "' has type "
+                        + type.catalogString() + ", but the model was fitted with " + fitted.dataType().catalogString()
+                        + ".");
+            }
+        }
+        GroupedSummaryAggregation.Result batch = GroupedSummaryAggregation.fit(dataset,
+                StageSettings.fitSettings(this, input, numFeatures(), FitSettings.SizeSource.MODEL), groups.groupFields());
+        if (batch.groups() == null) {
+            return copy(new ParamMap());
+        }
+        try {
+            FeatureStatistics global = moving ? statistics.movingAverage(batch.global(), getMomentum(), mode)
+                    : statistics.merge(batch.global());
+            GroupedStatistics merged = GroupedSummaryAggregation.merge(groups, batch.groups(),
+                    moving ? getMomentum() : null, mode);
+            batch.groups().table().unpersist();
+            return copyValues(new BatchNormalizationModel(uid, global, merged), new ParamMap()).setParent(parent());
         } catch (NonFiniteStatisticException e) {
             throw SummaryAggregation.nonFinite(input, e);
         }
@@ -442,6 +478,9 @@ public final class BatchNormalizationModel extends Model<BatchNormalizationModel
         @Override
         public void saveImpl(String path) {
             ModelStore.save(model, model.statistics, path, sparkSession());
+            if (model.groups != null) {
+                GroupedStore.save(model.groups, path);
+            }
         }
     }
 
@@ -452,8 +491,9 @@ public final class BatchNormalizationModel extends Model<BatchNormalizationModel
                     sparkSession().sparkContext().hadoopConfiguration());
             ModelStore.SavedMetadata metadata = ModelStore.parseMetadata(location.metadataJson(), location.path(),
                     BatchNormalizationModel.class.getName());
-            BatchNormalizationModel model = new BatchNormalizationModel(metadata.uid(),
-                    ModelStore.loadStatistics(location.path(), sparkSession(), metadata));
+            FeatureStatistics statistics = ModelStore.loadStatistics(location.path(), sparkSession(), metadata);
+            BatchNormalizationModel model = new BatchNormalizationModel(metadata.uid(), statistics,
+                    GroupedStore.load(location.path(), sparkSession(), statistics.numFeatures()));
             ModelStore.applyParams(metadata, model, location.path());
             return model;
         }

@@ -304,6 +304,65 @@ public final class GroupedSummaryAggregation {
     }
 
     /**
+     * The groups of {@code base} and {@code batch} together, persisted and counted: a group in both is merged exactly
+     * (Chan's formula: the statistics of both groups' rows), or with {@code momentum} moved towards the batch, per
+     * feature {@code running = momentum * running + (1 - momentum) * batch} for the mean and for the variance in
+     * {@code mode}, counts and weights adding up; a group in one only is kept as it is. The groups are matched by key
+     * on the executors, never collected.
+     *
+     * @param momentum null for the exact merge
+     */
+    public static GroupedStatistics merge(GroupedStatistics base, GroupedStatistics batch, Double momentum,
+            io.github.batchnorm.stats.VarianceMode mode) {
+        StructType groupFields = base.groupFields();
+        int keys = groupFields.size();
+        JavaPairRDD<Row, Tuple2<Moments, Moments>> old = keyed(base.table(), groupFields)
+                .mapValues(m -> new Tuple2<Moments, Moments>(m, null));
+        JavaPairRDD<Row, Tuple2<Moments, Moments>> fresh = keyed(batch.table(), groupFields)
+                .mapValues(m -> new Tuple2<Moments, Moments>(null, m));
+        JavaRDD<Row> rows = old.union(fresh)
+                .reduceByKey((a, b) -> new Tuple2<>(a._1() != null ? a._1() : b._1(), a._2() != null ? a._2() : b._2()))
+                .map(pair -> {
+                    Moments before = pair._2()._1();
+                    Moments after = pair._2()._2();
+                    Moments merged = before == null ? after : after == null ? before
+                            : momentum == null ? before.merge(after) : before.moveTowards(after, momentum, mode);
+                    return merged.toRow(pair._1(), keys);
+                });
+        SparkSession spark = base.table().sparkSession();
+        Dataset<Row> table = spark.createDataFrame(rows, GroupedStatistics.tableSchema(groupFields))
+                .persist(StorageLevel.MEMORY_AND_DISK());
+        long groupCount;
+        try {
+            groupCount = table.count();
+        } catch (Exception e) {
+            table.unpersist();
+            throw TaskFailures.unwrapInvalidInput(e);
+        }
+        return new GroupedStatistics(table, groupFields, groupCount, base.numFeatures());
+    }
+
+    private static JavaPairRDD<Row, Moments> keyed(Dataset<Row> table, StructType groupFields) {
+        List<Column> columns = new ArrayList<>(Arrays.asList(groupColumns(groupFields)));
+        for (String name : List.of(GroupedStatistics.ROW_COUNT, GroupedStatistics.COUNT, GroupedStatistics.WEIGHT_SUM,
+                GroupedStatistics.WEIGHT_SQUARE_SUM, GroupedStatistics.MEAN, GroupedStatistics.VARIANCE)) {
+            columns.add(functions.col(name));
+        }
+        int keys = groupFields.size();
+        return table.select(columns.toArray(new Column[0])).javaRDD().mapToPair(row -> {
+            Object[] key = new Object[keys];
+            Object[] statistics = new Object[6];
+            for (int i = 0; i < keys; i++) {
+                key[i] = row.get(i);
+            }
+            for (int i = 0; i < 6; i++) {
+                statistics[i] = row.get(keys + i);
+            }
+            return new Tuple2<>(RowFactory.create(key), new Moments().add(RowFactory.create(statistics)));
+        });
+    }
+
+    /**
      * Weighted moments of several groups merged, per feature: count, weight, squared weight, mean and the weighted sum of
      * squared deviations. A feature of weight 0 on one side takes the other side as it is.
      */
@@ -379,6 +438,67 @@ public final class GroupedSummaryAggregation {
                 }
             }
             return this;
+        }
+
+        /**
+         * This (a group's running statistics) moved towards {@code batch} by a moving average of the mean and of the
+         * variance in {@code mode}; a feature with no value in the batch keeps its values. Stored back as a population
+         * variance with the summed weights, from which {@code mode}'s variance is the averaged one again.
+         */
+        Moments moveTowards(Moments batch, double momentum, io.github.batchnorm.stats.VarianceMode mode) {
+            boolean sample = mode == io.github.batchnorm.stats.VarianceMode.SAMPLE;
+            rowCount += batch.rowCount;
+            for (int j = 0; j < count.length; j++) {
+                if (!(batch.weight[j] > 0.0)) {
+                    continue;
+                }
+                if (!(weight[j] > 0.0)) {
+                    count[j] = batch.count[j];
+                    weight[j] = batch.weight[j];
+                    weightSquare[j] = batch.weightSquare[j];
+                    mean[j] = batch.mean[j];
+                    squaredDeviations[j] = batch.squaredDeviations[j];
+                    continue;
+                }
+                double oldVariance = variance(j, sample);
+                double batchVariance = batch.variance(j, sample);
+                mean[j] = momentum * mean[j] + (1.0 - momentum) * batch.mean[j];
+                double moved = momentum * oldVariance + (1.0 - momentum) * batchVariance;
+                count[j] += batch.count[j];
+                weight[j] += batch.weight[j];
+                weightSquare[j] += batch.weightSquare[j];
+                double denominator = sample ? sampleDenominator(weight[j], weightSquare[j]) : weight[j];
+                squaredDeviations[j] = denominator > 0.0 ? moved * denominator : 0.0;
+            }
+            return this;
+        }
+
+        private double variance(int j, boolean sample) {
+            double denominator = sample ? sampleDenominator(weight[j], weightSquare[j]) : weight[j];
+            return denominator > 0.0 ? squaredDeviations[j] / denominator : 0.0;
+        }
+
+        private static double sampleDenominator(double w, double w2) {
+            return w2 == w ? w - 1.0 : w - w2 / w;
+        }
+
+        /** A row of the statistics table: the group's values, then the statistics. */
+        Row toRow(Row key, int keys) {
+            Object[] values = new Object[keys + 6];
+            for (int i = 0; i < keys; i++) {
+                values[i] = key.get(i);
+            }
+            double[] variance = new double[count.length];
+            for (int j = 0; j < count.length; j++) {
+                variance[j] = weight[j] > 0.0 ? Math.max(squaredDeviations[j] / weight[j], 0.0) : 0.0;
+            }
+            values[keys] = rowCount;
+            values[keys + 1] = count;
+            values[keys + 2] = weight;
+            values[keys + 3] = weightSquare;
+            values[keys + 4] = mean;
+            values[keys + 5] = variance;
+            return RowFactory.create(values);
         }
 
         FeatureStatistics toStatistics() {
