@@ -250,6 +250,25 @@ class GroupedNormalizationTest {
     }
 
     @Test
+    void invalidValuesUnderErrorFailTheFitNamingTheColumnOnEitherRoute() {
+        Dataset<Row> data = frame(samples(16, 600, true));
+        // Unweighted scalar columns take the Spark SQL route; a weight column sends them through the accumulators.
+        assertMessage("Input column 'x1' has an invalid value", () -> new BatchNormalization()
+                .setInputCols(FEATURES).setOutputCols("y0", "y1", "y2").setGroupCols("store").fit(data));
+        assertMessage("Input column 'x1' has an invalid value", () -> new BatchNormalization()
+                .setInputCols(FEATURES).setOutputCols("y0", "y1", "y2").setWeightCol("w").setGroupCols("store")
+                .fit(data));
+        assertMessage("Input column 'arr' has an invalid value", () -> new BatchNormalization()
+                .setInputCol("arr").setOutputCol("out").setGroupCols("store").fit(data));
+        BatchNormalizationModel skipping = new BatchNormalization().setInputCols(FEATURES)
+                .setOutputCols("y0", "y1", "y2").setGroupCols("store").setHandleInvalid("skip").fit(data);
+        long valid = data.filter(functions.isnan(functions.col("x1")).or(functions.col("x1").isin(
+                Double.POSITIVE_INFINITY)).unary_$bang()).count();
+        assertEquals(valid, skipping.groupStatistics().agg(functions.sum("count")).head().getLong(0));
+        assertEquals(valid, skipping.transform(data).count());
+    }
+
+    @Test
     void badGroupColumnsFailBeforeAnyWorkNamingTheColumn() {
         Dataset<Row> data = frame(samples(15, 10, false))
                 .withColumn("tags", functions.map(functions.lit("k"), functions.col("x0")));

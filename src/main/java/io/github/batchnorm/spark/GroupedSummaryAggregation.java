@@ -59,23 +59,25 @@ public final class GroupedSummaryAggregation {
         Dataset<Row> table = sqlRoute ? sqlTable(dataset, settings, groupFields)
                 : accumulatorTable(dataset, settings, groupFields);
         table = table.persist(StorageLevel.MEMORY_AND_DISK());
-        long groupCount;
+        // One job fills the cache, counts the groups and merges them into the statistics of all rows.
+        Moments merged;
         try {
-            groupCount = table.count();
+            merged = mergeAll(table, settings.aggregationDepth());
         } catch (Exception e) {
             table.unpersist();
             throw TaskFailures.unwrapInvalidInput(e);
         }
-        if (groupCount == 0) {
+        if (merged.groups == 0) {
             table.unpersist();
             return new Result(null, null);
         }
         try {
-            if (sqlRoute) {
-                requireFinite(dataset, table, settings, groupFields);
+            // A NaN or infinity in any group's statistics carries through the merge, so only then are the groups read.
+            if (!merged.isFinite()) {
+                requireFinite(dataset, table, settings, groupFields, sqlRoute);
             }
-            FeatureStatistics global = global(table, settings);
-            return new Result(new GroupedStatistics(table, groupFields, groupCount, global.numFeatures()), global);
+            FeatureStatistics global = global(merged, settings);
+            return new Result(new GroupedStatistics(table, groupFields, merged.groups, global.numFeatures()), global);
         } catch (RuntimeException e) {
             table.unpersist();
             throw e;
@@ -173,14 +175,14 @@ public final class GroupedSummaryAggregation {
      * overflow. The first is named by the global fit's checking pass; the second is reported with its group.
      */
     private static void requireFinite(Dataset<?> dataset, Dataset<Row> table, FitSettings settings,
-            StructType groupFields) {
+            StructType groupFields, boolean sqlRoute) {
         Column nonFinite = functions.exists(functions.col(GroupedStatistics.MEAN), m -> functions.not(isFinite(m)))
                 .or(functions.exists(functions.col(GroupedStatistics.VARIANCE), v -> functions.not(isFinite(v))));
         List<Row> bad = table.filter(nonFinite).limit(1).collectAsList();
         if (bad.isEmpty()) {
             return;
         }
-        if (settings.handleInvalid() == HandleInvalid.ERROR) {
+        if (sqlRoute && settings.handleInvalid() == HandleInvalid.ERROR) {
             SummaryAggregation.summarize(dataset, new FitSettings(settings.input(), HandleInvalid.ERROR,
                     Summation.EXACT, settings.aggregationDepth(), settings.requiredSize(), settings.requiredBy()));
         }
@@ -284,12 +286,14 @@ public final class GroupedSummaryAggregation {
     }
 
     /** The statistics of all training rows: the groups' moments merged by Chan's formula, in a tree. */
-    private static FeatureStatistics global(Dataset<Row> table, FitSettings settings) {
-        int offset = table.schema().fieldIndex(GroupedStatistics.ROW_COUNT);
-        Moments merged = table.select(GroupedStatistics.ROW_COUNT, GroupedStatistics.COUNT, GroupedStatistics.WEIGHT_SUM,
+    private static Moments mergeAll(Dataset<Row> table, int depth) {
+        return table.select(GroupedStatistics.ROW_COUNT, GroupedStatistics.COUNT, GroupedStatistics.WEIGHT_SUM,
                         GroupedStatistics.WEIGHT_SQUARE_SUM, GroupedStatistics.MEAN, GroupedStatistics.VARIANCE)
-                .javaRDD().treeAggregate(new Moments(), Moments::add, Moments::merge, settings.aggregationDepth());
-        if (offset < 0 || merged.rowCount == 0) {
+                .javaRDD().treeAggregate(new Moments(), Moments::add, Moments::merge, depth);
+    }
+
+    private static FeatureStatistics global(Moments merged, FitSettings settings) {
+        if (merged.rowCount == 0) {
             throw new IllegalArgumentException("Cannot fit on an empty dataset: " + settings.input().describe()
                     + " has no rows.");
         }
@@ -368,6 +372,7 @@ public final class GroupedSummaryAggregation {
      */
     static final class Moments implements Serializable {
         private static final long serialVersionUID = 1L;
+        long groups;
         long rowCount;
         long[] count;
         double[] weight;
@@ -378,6 +383,7 @@ public final class GroupedSummaryAggregation {
         /** Adds one row of the statistics table (rowCount, count, weightSum, weightSquareSum, mean, variance). */
         Moments add(Row row) {
             Moments other = new Moments();
+            other.groups = 1;
             other.rowCount = row.getLong(0);
             List<Long> counts = row.getList(1);
             List<Double> weights = row.getList(2);
@@ -405,6 +411,7 @@ public final class GroupedSummaryAggregation {
                 return this;
             }
             if (count == null) {
+                groups = other.groups;
                 rowCount = other.rowCount;
                 count = other.count.clone();
                 weight = other.weight.clone();
@@ -417,6 +424,7 @@ public final class GroupedSummaryAggregation {
                 throw new IllegalArgumentException("groups have " + count.length + " and " + other.count.length
                         + " features");
             }
+            groups += other.groups;
             rowCount += other.rowCount;
             for (int j = 0; j < count.length; j++) {
                 double w = weight[j];
@@ -499,6 +507,15 @@ public final class GroupedSummaryAggregation {
             values[keys + 4] = mean;
             values[keys + 5] = variance;
             return RowFactory.create(values);
+        }
+
+        boolean isFinite() {
+            for (int j = 0; j < count.length; j++) {
+                if (!Double.isFinite(mean[j]) || !Double.isFinite(squaredDeviations[j])) {
+                    return false;
+                }
+            }
+            return true;
         }
 
         FeatureStatistics toStatistics() {
