@@ -58,10 +58,11 @@ public final class GroupedSummaryAggregation {
                 && settings.summation() == Summation.FAST;
         Dataset<Row> table = sqlRoute ? sqlTable(dataset, settings, groupFields)
                 : accumulatorTable(dataset, settings, groupFields);
-        table = table.persist(StorageLevel.MEMORY_AND_DISK());
-        // One job fills the cache, counts the groups and merges them into the statistics of all rows.
+        // A local checkpoint, not a cache: the statistics are computed by this fit, never taken from a cached copy of an
+        // earlier fit of the same query, and the table's lineage no longer reaches back to the data.
         Moments merged;
         try {
+            table = table.localCheckpoint(true);
             merged = mergeAll(table, settings.aggregationDepth());
         } catch (Exception e) {
             table.unpersist();
