@@ -252,7 +252,8 @@ public final class Benchmark implements Callable<Integer> {
     /**
      * Per-group normalisation, fit and transform to noop together, against the two ways Spark users write it by hand:
      * window functions, and {@code groupBy.agg(avg, var_pop)} with a broadcast join. Before timing, the largest
-     * difference between our output and the window query's is printed (relative, with a floor of 1).
+     * difference between our output and the window query's is printed (relative, with a floor of 1), and the run fails
+     * if it exceeds 1e-9.
      */
     private void runGrouped(Shape shape) {
         Dataset<Row> data = grouped(shape).persist(StorageLevel.MEMORY_ONLY());
@@ -294,6 +295,10 @@ public final class Benchmark implements Callable<Integer> {
         Row largest = ours.alias("o").join(data.select(windowColumns).alias("w"), "id")
                 .agg(functions.greatest(differences)).head();
         System.out.println("Largest difference to the window functions (relative, floor 1): " + largest.get(0));
+        if (!(largest.getDouble(0) <= 1e-9)) {
+            throw new IllegalStateException("BatchNormalization groupCols differs from the window functions by "
+                    + largest.get(0) + ", more than 1e-9");
+        }
 
         Map<String, Runnable> contenders = new LinkedHashMap<>();
         contenders.put("BatchNormalization groupCols fit + transform", () -> noop(batchNorm.fit(data).transform(data)));

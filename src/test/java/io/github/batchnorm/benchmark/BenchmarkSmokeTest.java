@@ -32,7 +32,8 @@ class BenchmarkSmokeTest {
                 "BatchNormalization.fit, handleInvalid=keep",
                 "StandardScaler.fit", "scan floor (sum every value)", "BatchNormalizationModel.transform",
                 "StandardScalerModel.transform", "column unchanged (floor)", "SQL avg + var_pop (floor)",
-                "plain (c - m) * a + b (floor)")) {
+                "plain (c - m) * a + b (floor)", "BatchNormalization groupCols fit + transform",
+                "groupBy.agg(avg, var_pop) + broadcast join", "window functions")) {
             assertTrue(rows.stream().anyMatch(row -> row.contains("| " + contender + " |")), contender + " in " + rows);
         }
         for (String row : rows) {
@@ -41,6 +42,7 @@ class BenchmarkSmokeTest {
             assertTrue(seconds > 0, row);
             assertTrue(Double.parseDouble(cells[6].trim()) > 0, "ratio to the floor: " + row);
         }
-        assertEquals(2 * (5 + 3) + (3 + 2), rows.size(), "dense and sparse: 5 fit + 3 transform rows; scalar: 3 + 2");
+        assertEquals(2 * (5 + 3) + (3 + 2) + 3, rows.size(),
+                "dense and sparse: 5 fit + 3 transform rows; scalar: 3 + 2; grouped: 3");
     }
 }
