@@ -125,6 +125,28 @@ class GroupedModelTest {
     }
 
     @Test
+    void aRunningModelKeepsPerGroupStatisticsCurrentBatchByBatch(@TempDir Path dir) {
+        List<Row> first = rows(27, 700, 6, 0);
+        List<Row> second = rows(28, 500, 9, 10_000);
+        String path = dir.resolve("running").toString();
+        RunningModel running = RunningModel.resume(path, estimator());
+        assertTrue(running.update(frame(first), 0));
+        assertTrue(running.update(frame(second), 1));
+        assertFalse(running.update(frame(second), 1), "a batch already saved is skipped");
+        List<Row> all = new ArrayList<>(first);
+        all.addAll(second);
+        Map<Long, ExactReference> references = references(all);
+        Map<Long, Row> saved = statistics(BatchNormalizationModel.load(path));
+        assertEquals(references.keySet(), saved.keySet());
+        references.forEach((user, reference) -> {
+            for (int j = 0; j < 2; j++) {
+                Tolerance.assertClose(reference.mean(j), saved.get(user).<Double>getList(2).get(j), 1e-12, 1e-12,
+                        "mean " + user);
+            }
+        });
+    }
+
+    @Test
     void momentumUpdateMovesEachGroupTowardsItsBatch() {
         List<Row> first = rows(24, 1200, 8, 0);
         List<Row> second = rows(25, 1200, 8, 10_000);

@@ -23,7 +23,6 @@ import org.apache.spark.sql.catalyst.InternalRow;
 import org.apache.spark.sql.functions;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
-import org.apache.spark.storage.StorageLevel;
 import scala.Function1;
 import scala.Tuple2;
 
@@ -335,13 +334,14 @@ public final class GroupedSummaryAggregation {
                     return merged.toRow(pair._1(), keys);
                 });
         SparkSession spark = base.table().sparkSession();
-        Dataset<Row> table = spark.createDataFrame(rows, GroupedStatistics.tableSchema(groupFields))
-                .persist(StorageLevel.MEMORY_AND_DISK());
+        Dataset<Row> table = spark.createDataFrame(rows, GroupedStatistics.tableSchema(groupFields));
         long groupCount;
         try {
+            // Checkpointed, so that a chain of updates (a stream's micro-batches) does not grow a chain of lineage back
+            // to every earlier table, and a saved model's files may be replaced while the new table lives.
+            table = table.localCheckpoint(true);
             groupCount = table.count();
         } catch (Exception e) {
-            table.unpersist();
             throw TaskFailures.unwrapInvalidInput(e);
         }
         return new GroupedStatistics(table, groupFields, groupCount, base.numFeatures());
