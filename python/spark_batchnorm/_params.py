@@ -17,9 +17,12 @@ PARAM_NAMES = (
     'center',
     'epsilon',
     'gamma',
+    'groupCols',
     'handleInvalid',
+    'handleUnseenGroup',
     'inputCol',
     'inputCols',
+    'minGroupCount',
     'momentum',
     'outputCol',
     'outputCols',
@@ -63,10 +66,22 @@ class _BatchNormalizationParams(Params):
         'per-feature scale applied after normalising; finite values, one per feature, or empty for 1.0 on every feature. Default: empty',
         typeConverter=TypeConverters.toListFloat,
     )
+    groupCols: "Param[List[str]]" = Param(
+        Params._dummy(),
+        'groupCols',
+        "columns whose values define groups (numbers, strings, dates, booleans; null is a group of its own, as in SQL GROUP BY); when set, the fit learns the mean and variance per group and per feature, and the transform normalises each row with its group's statistics; empty: one set of statistics for all rows. Default: empty",
+        typeConverter=TypeConverters.toListString,
+    )
     handleInvalid: "Param[str]" = Param(
         Params._dummy(),
         'handleInvalid',
         "what to do with null, NaN and infinite feature values: 'error' (fail, naming the column, index and value), 'skip' (leave such rows out of fit and transform), or 'keep' (leave each such value out of its feature's statistics and pass it through the transform). Default: 'error'",
+        typeConverter=TypeConverters.toString,
+    )
+    handleUnseenGroup: "Param[str]" = Param(
+        Params._dummy(),
+        'handleUnseenGroup',
+        "what the transform does with a row whose group the fit did not see: 'error' (fail, naming the group), 'global' (use the statistics of all training rows) or 'skip' (drop the row). Default: 'error'",
         typeConverter=TypeConverters.toString,
     )
     inputCol: "Param[str]" = Param(
@@ -80,6 +95,12 @@ class _BatchNormalizationParams(Params):
         'inputCols',
         'numeric scalar input columns (byte, short, int, long, float, double, decimal), one feature each, all fitted in one pass; set instead of inputCol. Default: not set',
         typeConverter=TypeConverters.toListString,
+    )
+    minGroupCount: "Param[int]" = Param(
+        Params._dummy(),
+        'minGroupCount',
+        'groups with fewer training rows than this are normalised with the statistics of all training rows instead of their own; >= 1. Default: 1',
+        typeConverter=TypeConverters.toInt,
     )
     momentum: "Param[float]" = Param(
         Params._dummy(),
@@ -132,8 +153,11 @@ class _BatchNormalizationParams(Params):
             center=True,
             epsilon=1e-05,
             gamma=[],
+            groupCols=[],
             handleInvalid='error',
+            handleUnseenGroup='error',
             inputCol='features',
+            minGroupCount=1,
             outputCol=self.uid + '__output',
             scale=True,
             summation='fast',
@@ -180,6 +204,14 @@ class _BatchNormalizationParams(Params):
         """Sets the value of :py:attr:`gamma`."""
         return self._set(gamma=value)
 
+    def getGroupCols(self) -> List[str]:
+        """Gets the value of groupCols or its default value."""
+        return self.getOrDefault(self.groupCols)
+
+    def setGroupCols(self: P, value: List[str]) -> P:
+        """Sets the value of :py:attr:`groupCols`."""
+        return self._set(groupCols=value)
+
     def getHandleInvalid(self) -> str:
         """Gets the value of handleInvalid or its default value."""
         return self.getOrDefault(self.handleInvalid)
@@ -187,6 +219,14 @@ class _BatchNormalizationParams(Params):
     def setHandleInvalid(self: P, value: str) -> P:
         """Sets the value of :py:attr:`handleInvalid`."""
         return self._set(handleInvalid=value)
+
+    def getHandleUnseenGroup(self) -> str:
+        """Gets the value of handleUnseenGroup or its default value."""
+        return self.getOrDefault(self.handleUnseenGroup)
+
+    def setHandleUnseenGroup(self: P, value: str) -> P:
+        """Sets the value of :py:attr:`handleUnseenGroup`."""
+        return self._set(handleUnseenGroup=value)
 
     def getInputCol(self) -> str:
         """Gets the value of inputCol or its default value."""
@@ -203,6 +243,14 @@ class _BatchNormalizationParams(Params):
     def setInputCols(self: P, value: List[str]) -> P:
         """Sets the value of :py:attr:`inputCols`."""
         return self._set(inputCols=value)
+
+    def getMinGroupCount(self) -> int:
+        """Gets the value of minGroupCount or its default value."""
+        return self.getOrDefault(self.minGroupCount)
+
+    def setMinGroupCount(self: P, value: int) -> P:
+        """Sets the value of :py:attr:`minGroupCount`."""
+        return self._set(minGroupCount=value)
 
     def getMomentum(self) -> float:
         """Gets the value of momentum or its default value."""

@@ -9,7 +9,7 @@ from pyspark import keyword_only
 from pyspark.ml.linalg import DenseVector
 from pyspark.ml.util import JavaMLReadable, JavaMLWritable, MLReader
 from pyspark.ml.wrapper import JavaEstimator, JavaModel
-from pyspark.sql import DataFrame
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.utils import is_remote
 
@@ -96,6 +96,9 @@ class BatchNormalization(
         aggregationDepth: Optional[int] = None,
         momentum: Optional[float] = None,
         summation: Optional[str] = None,
+        groupCols: Optional[List[str]] = None,
+        handleUnseenGroup: Optional[str] = None,
+        minGroupCount: Optional[int] = None,
     ) -> None:
         super().__init__()
         self._java_obj = self._new_java_obj(_naming.java_class_name(BatchNormalization), self.uid)
@@ -121,6 +124,9 @@ class BatchNormalization(
         aggregationDepth: Optional[int] = None,
         momentum: Optional[float] = None,
         summation: Optional[str] = None,
+        groupCols: Optional[List[str]] = None,
+        handleUnseenGroup: Optional[str] = None,
+        minGroupCount: Optional[int] = None,
     ) -> "BatchNormalization":
         """Sets params for this estimator; only the ones given."""
         kwargs = self._input_kwargs
@@ -189,6 +195,22 @@ class BatchNormalizationModel(
         _require_classic("betaValues")
         self._transfer_params_to_java()
         return self._call_java("betaValues")
+
+    @property
+    def groupCount(self) -> int:
+        """Number of groups (0 for a model fitted without ``groupCols``)."""
+        _require_classic("groupCount")
+        return int(self._call_java("groupCount"))
+
+    def groupStatistics(self) -> DataFrame:
+        """
+        The per-group statistics: the group columns, ``count`` (training rows) and the per-feature arrays ``mean`` and
+        ``variance`` (in this model's ``varianceMode``). A distributed DataFrame; fails for a model without groups.
+        """
+        _require_classic("groupStatistics")
+        self._transfer_params_to_java()
+        jdf = self._java_obj.groupStatistics()
+        return DataFrame(jdf, SparkSession.active())
 
     def toString(self) -> str:
         """The Java model's description: uid, number of features, count, epsilon, mean and variance (abbreviated)."""

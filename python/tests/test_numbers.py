@@ -188,3 +188,27 @@ def test_on_spark_connect_the_statistics_attributes_name_the_way_around(spark, c
     for attribute in ("mean", "variance", "count", "numFeatures", "gammaValues", "betaValues"):
         with pytest.raises(NotImplementedError, match="statisticsFrame"):
             getattr(model, attribute)
+
+
+def test_group_cols_normalise_each_group_with_its_own_mean_and_variance(spark, connect):
+    if connect:
+        pytest.skip("groupStatistics reads a model attribute, which Spark Connect refuses")
+    x = features(13, rows=300, cols=2)
+    groups = np.array([i % 3 for i in range(len(x))])
+    x[:, 0] += groups * 100.0
+    rows = [(int(g), float(a), float(b)) for g, a, b in zip(groups, x[:, 0], x[:, 1])]
+    frame = spark.createDataFrame(rows, ["g", "a", "b"])
+    model = BatchNormalization(
+        inputCols=["a", "b"], outputCols=["ya", "yb"], groupCols=["g"], handleUnseenGroup="global", minGroupCount=2
+    ).fit(frame)
+    assert model.groupCount == 3
+    assert model.getMinGroupCount() == 2
+    fitted = {row["g"]: row for row in model.groupStatistics().collect()}
+    out = model.transform(frame).orderBy("g").collect()
+    for g in range(3):
+        mask = groups == g
+        np.testing.assert_allclose(fitted[g]["mean"], x[mask].mean(axis=0), rtol=1e-12)
+        np.testing.assert_allclose(fitted[g]["variance"], x[mask].var(axis=0), rtol=1e-9)
+        expected = reference(x[mask], x[mask].mean(axis=0), x[mask].var(axis=0))
+        actual = np.array([[r["ya"], r["yb"]] for r in out if r["g"] == g])
+        np.testing.assert_allclose(np.sort(actual, axis=0), np.sort(expected, axis=0), rtol=RTOL, atol=ATOL)

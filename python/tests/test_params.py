@@ -32,7 +32,7 @@ def test_every_python_param_has_the_java_name_doc_and_default(jvm, stage_class):
     java_stage = java_stages(jvm).BatchNormalization(python_stage.uid)
     java = {p["name"]: p for p in generate_params.java_params(java_stage)}
     assert sorted(p.name for p in python_stage.params) == sorted(java)
-    assert len(java) == 15
+    assert len(java) == 18
     for param in python_stage.params:
         assert param.doc == java[param.name]["doc"]
         assert _python_default(python_stage, param.name) == java[param.name]["default"], param.name
@@ -79,6 +79,9 @@ VALUES = {
     "aggregationDepth": 3,
     "momentum": 0.5,
     "summation": "exact",
+    "groupCols": ["store", "day"],
+    "handleUnseenGroup": "global",
+    "minGroupCount": 20,
 }
 
 
@@ -107,6 +110,8 @@ def test_python_type_converters_refuse_values_of_the_wrong_type():
         ({"momentum": 1.0}, "parameter momentum given invalid value 1.0"),
         ({"handleInvalid": "ignore"}, "parameter handleInvalid given invalid value ignore"),
         ({"summation": "kahan"}, "parameter summation given invalid value kahan"),
+        ({"handleUnseenGroup": "sometimes"}, "parameter handleUnseenGroup given invalid value sometimes"),
+        ({"minGroupCount": 0}, "parameter minGroupCount given invalid value 0"),
         ({"gamma": [1.0, float("inf")]}, "parameter gamma given invalid value"),
     ],
 )

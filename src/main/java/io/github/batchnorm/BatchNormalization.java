@@ -2,6 +2,7 @@ package io.github.batchnorm;
 
 import io.github.batchnorm.spark.FeatureInput;
 import io.github.batchnorm.spark.FitSettings;
+import io.github.batchnorm.spark.GroupedSummaryAggregation;
 import io.github.batchnorm.spark.SummaryAggregation;
 import io.github.batchnorm.stats.FeatureStatistics;
 import io.github.batchnorm.stats.FeatureAccumulator;
@@ -86,6 +87,19 @@ public final class BatchNormalization extends Estimator<BatchNormalizationModel>
         } else {
             settings = StageSettings.fitSettings(this, input, FeatureInput.UNKNOWN_SIZE, FitSettings.SizeSource.DATA);
         }
+        StructType groupFields = StageSettings.groupFields(this, dataset.schema());
+        if (groupFields != null) {
+            GroupedSummaryAggregation.Result grouped = GroupedSummaryAggregation.fit(dataset, settings, groupFields);
+            if (grouped.groups() == null) {
+                if (emptyAllowed) {
+                    return Optional.empty();
+                }
+                SummaryAggregation.statistics(settings.summation().newAccumulator(), settings);
+            }
+            BatchNormalizationModel model = new BatchNormalizationModel(uid, grouped.global(), grouped.groups())
+                    .setParent(this);
+            return Optional.of(copyValues(model, new ParamMap()));
+        }
         FeatureAccumulator summary = SummaryAggregation.summarize(dataset, settings);
         if (emptyAllowed && summary.count() == 0) {
             return Optional.empty();
@@ -97,6 +111,7 @@ public final class BatchNormalization extends Estimator<BatchNormalizationModel>
 
     @Override
     public StructType transformSchema(StructType schema) {
+        StageSettings.groupFields(this, schema);
         return StageSettings.resolve(this, schema, true)
                 .validateAndTransformSchema(schema, FeatureInput.UNKNOWN_SIZE, getGamma(), getBeta());
     }

@@ -3,6 +3,11 @@ package io.github.batchnorm;
 import io.github.batchnorm.spark.ColumnNormalizer;
 import io.github.batchnorm.spark.FeatureInput;
 import io.github.batchnorm.spark.FitSettings;
+import io.github.batchnorm.spark.GroupColumns;
+import io.github.batchnorm.spark.GroupedNormalizer;
+import io.github.batchnorm.spark.GroupedSummaryAggregation;
+import io.github.batchnorm.spark.GroupedStatistics;
+import io.github.batchnorm.spark.GroupedStore;
 import io.github.batchnorm.spark.HandleInvalid;
 import io.github.batchnorm.spark.ModelDirectory;
 import io.github.batchnorm.spark.ModelStore;
@@ -27,6 +32,7 @@ import org.apache.spark.ml.util.MLWritable;
 import org.apache.spark.ml.util.MLWriter;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
+import org.apache.spark.sql.types.Metadata;
 import org.apache.spark.sql.types.StructType;
 
 /**
@@ -51,6 +57,8 @@ public final class BatchNormalizationModel extends Model<BatchNormalizationModel
     private final String uid;
     private final ParamDefinitions paramDefinitions;
     private final FeatureStatistics statistics;
+    /** Per-group statistics when fitted with groupCols, else null; {@code statistics} then covers all training rows. */
+    private final GroupedStatistics groups;
 
     /**
      * A model with no features, for Java's {@code ServiceLoader}: Spark Connect's ML service lists the stages registered
@@ -63,9 +71,44 @@ public final class BatchNormalizationModel extends Model<BatchNormalizationModel
 
     /** Creates a model from fitted statistics. */
     public BatchNormalizationModel(String uid, FeatureStatistics statistics) {
+        this(uid, statistics, null);
+    }
+
+    /** Creates a model from fitted per-group statistics and the statistics of all their rows together. */
+    public BatchNormalizationModel(String uid, FeatureStatistics statistics, GroupedStatistics groups) {
         this.uid = uid;
         this.paramDefinitions = new ParamDefinitions(this);
         this.statistics = statistics;
+        this.groups = groups;
+    }
+
+    /** Whether the model has statistics per group (it was fitted with {@code groupCols}). */
+    public boolean isGrouped() {
+        return groups != null;
+    }
+
+    /** Number of groups; 0 for a model without groups. */
+    public long groupCount() {
+        return groups == null ? 0 : groups.groupCount();
+    }
+
+    /** The per-group statistics as stored, or null for a model without groups. Internal: use {@link #groupStatistics}. */
+    public GroupedStatistics groupedStatistics() {
+        return groups;
+    }
+
+    /**
+     * The per-group statistics: the group columns, {@code count} (the group's training rows) and the per-feature arrays
+     * {@code mean} and {@code variance} (in {@code varianceMode}; null for a feature with no valid value in the group).
+     * A distributed DataFrame: reading it does not bring the groups to the driver.
+     *
+     * @throws IllegalStateException if the model was fitted without {@code groupCols}
+     */
+    public Dataset<Row> groupStatistics() {
+        if (groups == null) {
+            throw new IllegalStateException("This model has no per-group statistics: it was fitted without groupCols.");
+        }
+        return groups.publicFrame(varianceModeValue());
     }
 
     @Override
@@ -156,11 +199,23 @@ public final class BatchNormalizationModel extends Model<BatchNormalizationModel
         FeatureInput input = StageSettings.resolve(this, dataset.schema(), false);
         StructType outputSchema = input.validateAndTransformSchema(dataset.schema(), numFeatures(), getGamma(), getBeta());
         HandleInvalid handleInvalid = HandleInvalid.fromParam(getHandleInvalid());
+        if (groups != null) {
+            return GroupedNormalizer.transform(dataset, groupSettings(input, outputSchema, handleInvalid), false);
+        }
         if (input.kind() == FeatureInput.Kind.VECTOR) {
             return VectorNormalizer.transform(dataset, input, coefficients(), handleInvalid, !getCenter(),
                     outputSchema.apply(input.outputCols()[0]).metadata());
         }
         return ColumnNormalizer.transform(dataset, input, coefficients(), handleInvalid);
+    }
+
+    private GroupedNormalizer.Settings groupSettings(FeatureInput input, StructType outputSchema,
+            HandleInvalid handleInvalid) {
+        Metadata vectorMetadata = input.kind() == FeatureInput.Kind.VECTOR
+                ? outputSchema.apply(input.outputCols()[0]).metadata() : Metadata.empty();
+        return new GroupedNormalizer.Settings(input, groups, coefficients(), gammaValues().toArray(), getEpsilon(),
+                getScale(), varianceModeValue(), getMinGroupCount(), getHandleUnseenGroup(), handleInvalid,
+                vectorMetadata);
     }
 
     @Override
@@ -206,12 +261,45 @@ public final class BatchNormalizationModel extends Model<BatchNormalizationModel
         if (moving) {
             varianceValues();
         }
+        if (groups != null) {
+            return updateGroups(dataset, input, moving, mode);
+        }
         FeatureAccumulator batch = SummaryAggregation.summarize(dataset,
                 StageSettings.fitSettings(this, input, numFeatures, FitSettings.SizeSource.MODEL));
         try {
             FeatureStatistics updated = moving ? batch.movingAverageInto(statistics, getMomentum(), mode)
                     : batch.mergeInto(statistics);
             return copyValues(new BatchNormalizationModel(uid, updated), new ParamMap()).setParent(parent());
+        } catch (NonFiniteStatisticException e) {
+            throw SummaryAggregation.nonFinite(input, e);
+        }
+    }
+
+    /** {@link #update} of a model with groups: the batch is fitted per group, and merged per group and globally. */
+    private BatchNormalizationModel updateGroups(Dataset<?> dataset, FeatureInput input, boolean moving,
+            VarianceMode mode) {
+        StructType groupFields = GroupColumns.resolve(dataset.schema(), groups.groupCols(),
+                java.util.Arrays.asList(input.inputCols()));
+        for (org.apache.spark.sql.types.StructField fitted : groups.groupFields().fields()) {
+            org.apache.spark.sql.types.DataType type = groupFields.apply(fitted.name()).dataType();
+            if (!type.equals(fitted.dataType())) {
+                throw new IllegalArgumentException("Group column '" + fitted.name() + "' has type "
+                        + type.catalogString() + ", but the model was fitted with " + fitted.dataType().catalogString()
+                        + ".");
+            }
+        }
+        GroupedSummaryAggregation.Result batch = GroupedSummaryAggregation.fit(dataset,
+                StageSettings.fitSettings(this, input, numFeatures(), FitSettings.SizeSource.MODEL), groups.groupFields());
+        if (batch.groups() == null) {
+            return copy(new ParamMap());
+        }
+        try {
+            FeatureStatistics global = moving ? statistics.movingAverage(batch.global(), getMomentum(), mode)
+                    : statistics.merge(batch.global());
+            GroupedStatistics merged = GroupedSummaryAggregation.merge(groups, batch.groups(),
+                    moving ? getMomentum() : null, mode);
+            batch.groups().table().unpersist();
+            return copyValues(new BatchNormalizationModel(uid, global, merged), new ParamMap()).setParent(parent());
         } catch (NonFiniteStatisticException e) {
             throw SummaryAggregation.nonFinite(input, e);
         }
@@ -248,6 +336,9 @@ public final class BatchNormalizationModel extends Model<BatchNormalizationModel
                     + " the transform sent every value to beta.");
         }
         HandleInvalid handleInvalid = HandleInvalid.fromParam(getHandleInvalid());
+        if (groups != null) {
+            return GroupedNormalizer.transform(dataset, groupSettings(input, outputSchema, handleInvalid), true);
+        }
         if (input.kind() == FeatureInput.Kind.VECTOR) {
             return VectorNormalizer.inverseTransform(dataset, input, coefficients, handleInvalid, !getCenter(),
                     outputSchema.apply(input.outputCols()[0]).metadata());
@@ -338,7 +429,7 @@ public final class BatchNormalizationModel extends Model<BatchNormalizationModel
 
     @Override
     public BatchNormalizationModel copy(ParamMap extra) {
-        BatchNormalizationModel copied = new BatchNormalizationModel(uid, statistics);
+        BatchNormalizationModel copied = new BatchNormalizationModel(uid, statistics, groups);
         return copyValues(copied, extra).setParent(parent());
     }
 
@@ -369,6 +460,8 @@ public final class BatchNormalizationModel extends Model<BatchNormalizationModel
         // Never throws: a mismatched convention shows the stored variance and says which one it is.
         VarianceMode shown = statistics.isExact() ? varianceModeValue() : statistics.storedVarianceMode();
         return "BatchNormalizationModel: uid=" + uid + ", numFeatures=" + numFeatures() + ", count=" + count()
+                + (groups == null ? "" : ", groups=" + groups.groupCount() + " (by " + String.join(", ",
+                        groups.groupCols()) + ")")
                 + ", epsilon=" + getEpsilon() + ", varianceMode=" + getVarianceMode()
                 + (statistics.isExact() ? "" : ", running statistics (" + shown + " variance)")
                 + ", mean=" + VectorText.abbreviate(statistics.mean())
@@ -385,6 +478,9 @@ public final class BatchNormalizationModel extends Model<BatchNormalizationModel
         @Override
         public void saveImpl(String path) {
             ModelStore.save(model, model.statistics, path, sparkSession());
+            if (model.groups != null) {
+                GroupedStore.save(model.groups, path);
+            }
         }
     }
 
@@ -395,8 +491,9 @@ public final class BatchNormalizationModel extends Model<BatchNormalizationModel
                     sparkSession().sparkContext().hadoopConfiguration());
             ModelStore.SavedMetadata metadata = ModelStore.parseMetadata(location.metadataJson(), location.path(),
                     BatchNormalizationModel.class.getName());
-            BatchNormalizationModel model = new BatchNormalizationModel(metadata.uid(),
-                    ModelStore.loadStatistics(location.path(), sparkSession(), metadata));
+            FeatureStatistics statistics = ModelStore.loadStatistics(location.path(), sparkSession(), metadata);
+            BatchNormalizationModel model = new BatchNormalizationModel(metadata.uid(), statistics,
+                    GroupedStore.load(location.path(), sparkSession(), statistics.numFeatures()));
             ModelStore.applyParams(metadata, model, location.path());
             return model;
         }

@@ -263,4 +263,50 @@ public interface BatchNormalizationParams<S extends BatchNormalizationParams<S>>
         set(momentum(), value);
         return self();
     }
+
+    /** The {@code groupCols} param. */
+    default StringArrayParam groupCols() {
+        return paramDefinitions().groupCols;
+    }
+
+    /** The {@code handleUnseenGroup} param. */
+    default Param<String> handleUnseenGroup() {
+        return paramDefinitions().handleUnseenGroup;
+    }
+
+    /** The {@code minGroupCount} param. */
+    default IntParam minGroupCount() {
+        return paramDefinitions().minGroupCount;
+    }
+
+    /** The group columns; empty when the statistics are not per group. */
+    default String[] getGroupCols() {
+        return getOrDefault(groupCols()).clone();
+    }
+
+    /** Sets the group columns (copied); none for one set of statistics over all rows. */
+    default S setGroupCols(String... value) {
+        set(groupCols(), value.clone());
+        return self();
+    }
+
+    default String getHandleUnseenGroup() {
+        return getOrDefault(handleUnseenGroup());
+    }
+
+    /** Sets what the transform does with groups the fit did not see: {@code "error"}, {@code "global"} or {@code "skip"}. */
+    default S setHandleUnseenGroup(String value) {
+        set(handleUnseenGroup(), value);
+        return self();
+    }
+
+    default int getMinGroupCount() {
+        return (Integer) getOrDefault(minGroupCount());
+    }
+
+    /** Sets the number of training rows below which a group uses the statistics of all training rows. */
+    default S setMinGroupCount(int value) {
+        set(minGroupCount(), value);
+        return self();
+    }
 }

@@ -41,6 +41,9 @@ final class ParamDefinitions implements Serializable {
     final IntParam aggregationDepth;
     final DoubleParam momentum;
     final Param<String> summation;
+    final StringArrayParam groupCols;
+    final Param<String> handleUnseenGroup;
+    final IntParam minGroupCount;
 
     ParamDefinitions(Params owner) {
         inputCol = new Param<>(owner, "inputCol",
@@ -97,6 +100,24 @@ final class ParamDefinitions implements Serializable {
                         + " order and retry, within one ulp of the exact values, several times slower). Default: 'fast'",
                 ParamValidators.inArray((Object) Summation.paramValues()));
 
+        groupCols = new StringArrayParam(owner, "groupCols",
+                "columns whose values define groups (numbers, strings, dates, booleans; null is a group of its own, as in"
+                        + " SQL GROUP BY); when set, the fit learns the mean and variance per group and per feature, and"
+                        + " the transform normalises each row with its group's statistics; empty: one set of statistics"
+                        + " for all rows. Default: empty",
+                new NoBlankNames());
+        handleUnseenGroup = new Param<>(owner, "handleUnseenGroup",
+                "what the transform does with a row whose group the fit did not see: 'error' (fail, naming the group),"
+                        + " 'global' (use the statistics of all training rows) or 'skip' (drop the row). Default: 'error'",
+                ParamValidators.inArray((Object) new String[] {"error", "global", "skip"}));
+        minGroupCount = new IntParam(owner, "minGroupCount",
+                "groups with fewer training rows than this are normalised with the statistics of all training rows"
+                        + " instead of their own; >= 1. Default: 1",
+                ParamValidators.gtEq(1));
+
+        owner.setDefault(groupCols, new String[0]);
+        owner.setDefault(handleUnseenGroup, "error");
+        owner.setDefault(minGroupCount, 1);
         owner.setDefault(inputCol, "features");
         owner.setDefault(summation, Summation.FAST.paramValue());
         owner.setDefault(handleInvalid, HandleInvalid.ERROR.paramValue());
@@ -123,6 +144,21 @@ final class ParamDefinitions implements Serializable {
         public Object apply(Object value) {
             double v = (Double) value;
             return Double.isFinite(v) && v >= lowerBound;
+        }
+    }
+
+    /** Accepts arrays of column names none of which is empty or blank. */
+    private static final class NoBlankNames extends AbstractFunction1<String[], Object> implements Serializable {
+        private static final long serialVersionUID = 1L;
+
+        @Override
+        public Object apply(String[] names) {
+            for (String name : names) {
+                if (name == null || name.isBlank()) {
+                    return false;
+                }
+            }
+            return true;
         }
     }
 

@@ -98,4 +98,22 @@ final class StageSettings {
                     : columns.multiColumn() ? "inputCols" : "inputCol") + ": " + e.getMessage(), e);
         }
     }
+
+    /**
+     * The group columns' fields in {@code schema}, or null when {@code groupCols} is empty; checked against the stage's
+     * input, weight and output columns.
+     */
+    static StructType groupFields(BatchNormalizationParams<?> stage, StructType schema) {
+        String[] groupCols = stage.getGroupCols();
+        if (groupCols.length == 0) {
+            return null;
+        }
+        Columns columns = columns(stage);
+        java.util.List<String> used = new java.util.ArrayList<>(java.util.Arrays.asList(columns.inputs()));
+        used.addAll(java.util.Arrays.asList(columns.outputs()));
+        if (weightCol(stage) != null) {
+            used.add(weightCol(stage));
+        }
+        return io.github.batchnorm.spark.GroupColumns.resolve(schema, groupCols, used);
+    }
 }

@@ -71,7 +71,8 @@ class BatchNormalizationPersistenceTest {
         BatchNormalization estimator = new BatchNormalization().setInputCol("features").setOutputCol("y")
                 .setEpsilon(1e-3).setCenter(false).setScale(true).setGamma(1, 2, 3, 4, 5).setBeta(0, 0, 0, 0, 1)
                 .setVarianceMode("sample").setAggregationDepth(3).setWeightCol("w").setHandleInvalid("keep")
-                .setMomentum(0.8).setSummation("exact");
+                .setMomentum(0.8).setSummation("exact").setGroupCols("store", "day").setHandleUnseenGroup("global")
+                .setMinGroupCount(5);
         for (Param<?> param : estimator.params()) {
             // inputCols and outputCols exclude inputCol and outputCol; every other param gets a value of its own.
             if (!List.of("inputCols", "outputCols").contains(param.name())) {
@@ -95,6 +96,8 @@ class BatchNormalizationPersistenceTest {
         assertEquals(3, loaded.getAggregationDepth());
         assertEquals(0.8, loaded.getOrDefault(loaded.getParam("momentum")));
         assertEquals("exact", loaded.getOrDefault(loaded.getParam("summation")));
+        assertArrayEquals(new String[] {"store", "day"}, loaded.getGroupCols());
+        assertEquals(5, loaded.getMinGroupCount());
     }
 
     @Test

@@ -42,7 +42,10 @@ class ParamDocumentationTest {
             }
             assertTrue(stage.hasDefault(param), param.name() + " states the default " + stated);
             Object actual = stage.getDefault(param).get();
-            if (actual instanceof double[]) {
+            if (actual instanceof String[]) {
+                assertEquals("empty", stated, param.name());
+                assertArrayEquals(new String[0], (String[]) actual, param.name());
+            } else if (actual instanceof double[]) {
                 assertEquals("empty", stated, param.name());
                 assertArrayEquals(new double[0], (double[]) actual, param.name());
             } else if (actual instanceof String) {

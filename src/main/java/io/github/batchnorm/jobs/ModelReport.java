@@ -99,7 +99,8 @@ final class ModelReport {
         }
         return align(rows) + "epsilon " + model.getEpsilon() + ", " + model.getVarianceMode() + " variance, "
                 + model.count() + " rows" + (model.statistics().isExact() ? "" : ", running statistics")
-                + (model.isSet(model.momentum()) ? ", momentum " + model.getMomentum() : "") + "\n";
+                + (model.isSet(model.momentum()) ? ", momentum " + model.getMomentum() : "") + "\n"
+                + GroupReport.text(model);
     }
 
     /** Two statistics per output feature (after normalising): mean and variance. */

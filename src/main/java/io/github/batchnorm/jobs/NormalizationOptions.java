@@ -60,6 +60,15 @@ final class NormalizationOptions {
     @Option(names = "--summation", paramLabel = "MODE", description = "${bundle:param.summation}")
     String summation;
 
+    @Option(names = "--group-cols", split = ",", paramLabel = "COL", description = "${bundle:param.groupCols}")
+    List<String> groupCols;
+
+    @Option(names = "--handle-unseen-group", paramLabel = "MODE", description = "${bundle:param.handleUnseenGroup}")
+    String handleUnseenGroup;
+
+    @Option(names = "--min-group-count", paramLabel = "N", description = "${bundle:param.minGroupCount}")
+    Integer minGroupCount;
+
     @Option(names = "--momentum", paramLabel = "M", description = {"${bundle:param.momentum}", "Here: used by fit --update, and saved with the model."})
     Double momentum;
 
@@ -101,6 +110,17 @@ final class NormalizationOptions {
         if (summation != null) {
             option("--summation", summation, "fast or exact", () -> estimator.setSummation(summation));
         }
+        if (groupCols != null) {
+            option("--group-cols", groupCols, "column names", () -> estimator.setGroupCols(
+                    groupCols.toArray(new String[0])));
+        }
+        if (handleUnseenGroup != null) {
+            option("--handle-unseen-group", handleUnseenGroup, "error, global or skip",
+                    () -> estimator.setHandleUnseenGroup(handleUnseenGroup));
+        }
+        if (minGroupCount != null) {
+            option("--min-group-count", minGroupCount, "an integer >= 1", () -> estimator.setMinGroupCount(minGroupCount));
+        }
         if (momentum != null) {
             option("--momentum", momentum, "a number in [0, 1)", () -> estimator.setMomentum(momentum));
         }
@@ -124,6 +144,9 @@ final class NormalizationOptions {
         addIf(given, weightCol != null, "--weight-col");
         addIf(given, handleInvalid != null, "--handle-invalid");
         addIf(given, summation != null, "--summation");
+        addIf(given, groupCols != null, "--group-cols");
+        addIf(given, handleUnseenGroup != null, "--handle-unseen-group");
+        addIf(given, minGroupCount != null, "--min-group-count");
         return given;
     }
 

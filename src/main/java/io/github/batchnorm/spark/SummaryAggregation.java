@@ -48,22 +48,29 @@ public final class SummaryAggregation {
         return summary;
     }
 
-    private static FeatureAccumulator aggregate(Dataset<?> dataset, FitSettings settings, boolean checkFinite) {
-        RowFolder folder;
+    /** The function that folds one row of {@link FeatureInput#fitColumns()} into a summary, for the input's form. */
+    static Function2<FeatureAccumulator, InternalRow, FeatureAccumulator> folder(FitSettings settings,
+            boolean checkFinite) {
         switch (settings.input().kind()) {
             case VECTOR:
-                folder = new VectorFolder(settings, checkFinite);
-                break;
+                return new VectorFolder(settings, checkFinite);
             case ARRAY:
-                folder = new ArrayFolder(settings, checkFinite);
-                break;
+                return new ArrayFolder(settings, checkFinite);
             default:
-                folder = new ScalarFolder(settings, checkFinite);
+                return new ScalarFolder(settings, checkFinite);
         }
+    }
+
+    /** The function that merges two summaries of {@code input}'s rows. */
+    static Function2<FeatureAccumulator, FeatureAccumulator, FeatureAccumulator> merger(FeatureInput input) {
+        return new MergeSummaries(input);
+    }
+
+    private static FeatureAccumulator aggregate(Dataset<?> dataset, FitSettings settings, boolean checkFinite) {
         try {
             return dataset.select(settings.input().fitColumns()).queryExecution().toRdd().toJavaRDD()
-                    .treeAggregate(settings.summation().newAccumulator(), folder, new MergeSummaries(settings.input()),
-                            settings.aggregationDepth());
+                    .treeAggregate(settings.summation().newAccumulator(), folder(settings, checkFinite),
+                            merger(settings.input()), settings.aggregationDepth());
         } catch (Exception e) {
             throw TaskFailures.unwrapInvalidInput(e);
         }

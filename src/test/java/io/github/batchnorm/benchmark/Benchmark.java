@@ -60,17 +60,23 @@ public final class Benchmark implements Callable<Integer> {
         SPARSE_1M_X_10K("sparse 1,000,000 x 10,000, 1% non-zero", Kind.SPARSE, 1_000_000, 10_000, 0.01),
         SCALAR_5M_X_10("5,000,000 rows x 10 scalar columns", Kind.SCALAR, 5_000_000, 10, 1.0),
         SPARSE_100K_X_1M("sparse 100,000 x 1,000,000, 20 non-zeros per row", Kind.SPARSE, 100_000, 1_000_000, 2e-5),
+        GROUPED_4M_X_8_10K("4,000,000 rows x 8 columns, 10,000 skewed groups", Kind.GROUPED, 4_000_000, 8, 10_000),
+        GROUPED_4M_X_8_1M("4,000,000 rows x 8 columns, 1,000,000 skewed groups", Kind.GROUPED, 4_000_000, 8,
+                1_000_000),
         QUICK_DENSE("quick: dense 10,000 x 20", Kind.DENSE, 10_000, 20, 1.0),
         QUICK_SPARSE("quick: sparse 10,000 x 1,000, 1% non-zero", Kind.SPARSE, 10_000, 1_000, 0.01),
         QUICK_SCALAR("quick: 20,000 rows x 5 scalar columns", Kind.SCALAR, 20_000, 5, 1.0),
         PARQUET_4M_X_16("Parquet on disk, 4,000,000 rows x 16 double columns", Kind.PARQUET, 4_000_000, 16, 1.0),
-        QUICK_PARQUET("quick: Parquet on disk, 20,000 rows x 4 double columns", Kind.PARQUET, 20_000, 4, 1.0);
+        QUICK_PARQUET("quick: Parquet on disk, 20,000 rows x 4 double columns", Kind.PARQUET, 20_000, 4, 1.0),
+        QUICK_GROUPED("quick: 20,000 rows x 4 columns, 500 skewed groups", Kind.GROUPED, 20_000, 4, 500);
 
         final String label;
         final Kind kind;
         final int rows;
         final int features;
         final double density;
+        /** For grouped shapes, the number of groups the rows are spread over. */
+        final int groups;
 
         Shape(String label, Kind kind, int rows, int features, double density) {
             this.label = label;
@@ -78,6 +84,16 @@ public final class Benchmark implements Callable<Integer> {
             this.rows = rows;
             this.features = features;
             this.density = density;
+            this.groups = 0;
+        }
+
+        Shape(String label, Kind kind, int rows, int features, int groups) {
+            this.label = label;
+            this.kind = kind;
+            this.rows = rows;
+            this.features = features;
+            this.density = 1.0;
+            this.groups = groups;
         }
 
         boolean quick() {
@@ -86,7 +102,7 @@ public final class Benchmark implements Callable<Integer> {
     }
 
     /** PARQUET: the scalar columns written once to Parquet files (and as one array column), read back uncached. */
-    enum Kind { DENSE, SPARSE, SCALAR, PARQUET }
+    enum Kind { DENSE, SPARSE, SCALAR, PARQUET, GROUPED }
 
     @Option(names = "--quick", description = "Tiny shapes only, in seconds.")
     boolean quick;
@@ -174,6 +190,8 @@ public final class Benchmark implements Callable<Integer> {
             runScalar(shape);
         } else if (shape.kind == Kind.PARQUET) {
             runParquet(shape);
+        } else if (shape.kind == Kind.GROUPED) {
+            runGrouped(shape);
         } else {
             runVector(shape);
         }
@@ -357,6 +375,67 @@ public final class Benchmark implements Callable<Integer> {
         }
     }
 
+    /**
+     * Per-group normalisation, fit and transform to noop together, against the two ways Spark users write it by hand:
+     * window functions, and {@code groupBy.agg(avg, var_pop)} with a broadcast join. Before timing, the largest
+     * difference between our output and the window query's is printed (relative, with a floor of 1), and the run fails
+     * if it exceeds 1e-9.
+     */
+    private void runGrouped(Shape shape) {
+        Dataset<Row> data = grouped(shape).persist(StorageLevel.MEMORY_ONLY());
+        data.count();
+        String[] inputs = Arrays.stream(data.columns()).filter(name -> name.startsWith("c")).toArray(String[]::new);
+        String[] outputs = Arrays.stream(inputs).map(name -> name + "_bn").toArray(String[]::new);
+        BatchNormalization batchNorm = new BatchNormalization().setInputCols(inputs).setOutputCols(outputs)
+                .setGroupCols("g");
+        double epsilon = batchNorm.getEpsilon();
+        org.apache.spark.sql.expressions.WindowSpec window = org.apache.spark.sql.expressions.Window.partitionBy("g");
+        List<Column> windowed = new ArrayList<>();
+        windowed.add(functions.col("*"));
+        List<Column> aggregates = new ArrayList<>();
+        List<Column> joined = new ArrayList<>();
+        for (String c : data.columns()) {
+            joined.add(functions.col(c));
+        }
+        for (int j = 0; j < inputs.length; j++) {
+            Column x = functions.col(inputs[j]);
+            windowed.add(x.minus(functions.avg(x).over(window))
+                    .divide(functions.sqrt(functions.var_pop(x).over(window).plus(epsilon))).as(outputs[j]));
+            aggregates.add(functions.avg(x).as("m" + j));
+            aggregates.add(functions.var_pop(x).as("v" + j));
+            joined.add(x.minus(functions.col("m" + j)).divide(functions.sqrt(functions.col("v" + j).plus(epsilon)))
+                    .as(outputs[j]));
+        }
+        Column[] windowColumns = windowed.toArray(new Column[0]);
+        Column[] joinedColumns = joined.toArray(new Column[0]);
+        Column[] aggregateColumns = aggregates.toArray(new Column[0]);
+
+        Dataset<Row> ours = batchNorm.fit(data).transform(data);
+        Column[] differences = new Column[inputs.length];
+        for (int j = 0; j < inputs.length; j++) {
+            Column y = functions.col("o." + outputs[j]);
+            Column e = functions.col("w." + outputs[j]);
+            differences[j] = functions.max(functions.abs(y.minus(e)).divide(functions.greatest(functions.abs(e),
+                    functions.lit(1.0))));
+        }
+        Row largest = ours.alias("o").join(data.select(windowColumns).alias("w"), "id")
+                .agg(functions.greatest(differences)).head();
+        System.out.println("Largest difference to the window functions (relative, floor 1): " + largest.get(0));
+        if (!(largest.getDouble(0) <= 1e-9)) {
+            throw new IllegalStateException("BatchNormalization groupCols differs from the window functions by "
+                    + largest.get(0) + ", more than 1e-9");
+        }
+
+        Map<String, Runnable> contenders = new LinkedHashMap<>();
+        contenders.put("BatchNormalization groupCols fit + transform", () -> noop(batchNorm.fit(data).transform(data)));
+        contenders.put("groupBy.agg(avg, var_pop) + broadcast join", () -> noop(data.join(functions.broadcast(
+                data.groupBy("g").agg(aggregateColumns[0], Arrays.copyOfRange(aggregateColumns, 1,
+                        aggregateColumns.length))), "g").select(joinedColumns)));
+        contenders.put("window functions", () -> noop(data.select(windowColumns)));
+        report(shape, "fit + transform to noop", measure(contenders), null, "window functions");
+        data.unpersist(true);
+    }
+
     /** Warm-up runs of each contender, then rounds in which every contender runs once; returns the medians. */
     private Map<String, Double> measure(Map<String, Runnable> contenders) {
         for (Runnable contender : contenders.values()) {
@@ -466,6 +545,27 @@ public final class Benchmark implements Callable<Integer> {
             return out.iterator();
         });
         return spark.createDataFrame(generated, new StructType().add("features", SQLDataTypes.VectorType()));
+    }
+
+    /**
+     * An id, a group {@code g} skewed towards small ids (the square of a uniform number, so group 0 has about 1% of the
+     * rows with 10,000 groups), and double columns c0..c{n-1} whose offsets depend on the group.
+     */
+    private Dataset<Row> grouped(Shape shape) {
+        List<Column> columns = new ArrayList<>();
+        columns.add(functions.col("id"));
+        columns.add(functions.floor(functions.pow(functions.rand(99), 2).multiply(shape.groups)).cast("long").as("g"));
+        for (int j = 0; j < shape.features; j++) {
+            columns.add(functions.rand(j).multiply(1 + j).plus(100.0 * j).as("c" + j));
+        }
+        Dataset<Row> base = spark.range(0, shape.rows, 1, partitions).select(columns.toArray(new Column[0]));
+        List<Column> offset = new ArrayList<>();
+        offset.add(functions.col("id"));
+        offset.add(functions.col("g"));
+        for (int j = 0; j < shape.features; j++) {
+            offset.add(functions.col("c" + j).plus(functions.col("g").mod(97).multiply(j + 1)).as("c" + j));
+        }
+        return base.select(offset.toArray(new Column[0]));
     }
 
     /** Double columns c0..c{n-1} with different offsets and scales. */

@@ -34,7 +34,9 @@ class BenchmarkSmokeTest {
                 "StandardScalerModel.transform", "column unchanged (floor)", "SQL avg + var_pop (floor)",
                 "plain (c - m) * a + b (floor)", "BatchNormalizationModel.transform, handleInvalid=keep",
                 "VectorAssembler + StandardScaler fit", "VectorAssembler + StandardScalerModel.transform",
-                "plain transform(x, (c - m) * a + b) (floor)", "Vector UDF returning its input")) {
+                "plain transform(x, (c - m) * a + b) (floor)", "Vector UDF returning its input",
+                "BatchNormalization groupCols fit + transform", "groupBy.agg(avg, var_pop) + broadcast join",
+                "window functions")) {
             assertTrue(rows.stream().anyMatch(row -> row.contains("| " + contender + " |")), contender + " in " + rows);
         }
         for (String row : rows) {
@@ -43,7 +45,8 @@ class BenchmarkSmokeTest {
             assertTrue(seconds > 0, row);
             assertTrue(Double.parseDouble(cells[6].trim()) > 0, "ratio to the floor: " + row);
         }
-        assertEquals(2 * (5 + 4) + (3 + 2) + (3 + 4 + 3), rows.size(),
-                "dense and sparse: 5 fit + 4 transform rows; scalar: 3 + 2; Parquet: 3 fit, 4 scalar and 3 array transform");
+        assertEquals(2 * (5 + 4) + (3 + 2) + (3 + 4 + 3) + 3, rows.size(),
+                "dense and sparse: 5 fit + 4 transform rows; scalar: 3 + 2; Parquet: 3 fit, 4 scalar and 3 array transform;"
+                        + " grouped: 3");
     }
 }
