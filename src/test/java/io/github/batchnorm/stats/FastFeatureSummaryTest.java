@@ -317,6 +317,67 @@ class FastFeatureSummaryTest {
         assertArrayEquals(new double[] {2.0 / 9.0, 4.0}, statistics.variance(VarianceMode.POPULATION), 1e-15);
     }
 
+    @Test
+    void aWideSparseSummaryHoldsOnlyTheFeaturesItTouchedAndFoldsInTheZerosOfTheRest() {
+        int wide = 1 << 24;
+        // Rows 0..99 each touch 3 features of 2^24: 7 (1, 2, 3, ...), 2^24 - 1 (always 5) and one of 40 others.
+        FastFeatureSummary summary = new FastFeatureSummary();
+        for (int i = 0; i < 100; i++) {
+            int other = 1000 + 4099 * (i % 40);
+            summary.addSparse(wide, new int[] {7, other, wide - 1}, new double[] {i + 1, -2.0, 5.0});
+        }
+        assertTrue(summary.isTouchedOnly());
+        assertEquals(42, summary.heldFeatures());
+        FeatureStatistics.Moments moments = summary.moments();
+        // Feature 7: 1..100, mean 50.5, population variance (100^2 - 1) / 12.
+        assertEquals(50.5, moments.mean[7]);
+        assertRelative((100.0 * 100.0 - 1.0) / 12.0, moments.variance[7], TIGHT, "variance of feature 7");
+        assertEquals(5.0, moments.mean[wide - 1]);
+        assertEquals(0.0, moments.variance[wide - 1]);
+        // Each of the 40 others: -2 in 100/40 = 2.5 rows on average; exactly 3 rows for i % 40 < 20, else 2.
+        assertRelative(-2.0 * 3 / 100, moments.mean[1000], TIGHT, "mean of a feature touched 3 times");
+        double p = 0.03;
+        assertRelative(4.0 * p * (1 - p), moments.variance[1000], TIGHT, "variance of a feature touched 3 times");
+        assertEquals(0.0, moments.mean[8]);
+        assertEquals(0.0, moments.variance[8]);
+        assertEquals(100, moments.count[8], "an untouched feature saw a zero in every row");
+        assertEquals(100.0, moments.weightSum[8]);
+    }
+
+    @Test
+    void theTouchedOnlyFormSwitchesToDenseJustAboveAQuarterOfTheFeatures() {
+        int features = 64;
+        int limit = features / FastFeatureSummary.DENSE_FROM_SHARE;
+        FastFeatureSummary summary = new FastFeatureSummary();
+        for (int j = 0; j < limit; j++) {
+            summary.addSparse(features, new int[] {j}, new double[] {j + 1.0});
+        }
+        assertTrue(summary.isTouchedOnly(), "at the limit");
+        assertEquals(limit, summary.heldFeatures());
+        summary.addSparse(features, new int[] {0, 3}, new double[] {2.0, 4.0});
+        assertTrue(summary.isTouchedOnly(), "touching held features again adds none");
+        summary.addSparse(features, new int[] {limit}, new double[] {1.0});
+        assertFalse(summary.isTouchedOnly(), "one above the limit");
+        assertEquals(features, summary.heldFeatures());
+
+        FastFeatureSummary denseRow = new FastFeatureSummary().addSparse(features, new int[] {1}, new double[] {1.0});
+        assertTrue(denseRow.isTouchedOnly());
+        denseRow.add(new double[features]);
+        assertFalse(denseRow.isTouchedOnly(), "a dense row makes the summary dense");
+    }
+
+    @Test
+    void mergingATouchedOnlySummaryIntoADenseOneGivesTheStatisticsOfBoth() {
+        double[][] rows = Data.sparse(33, 120, 256, 0.001);
+        FastFeatureSummary merged = dense(rows, 0, 60).merge(sparse(rows, 60, 120));
+        FastFeatureSummary other = sparse(rows, 60, 120);
+        assertTrue(other.isTouchedOnly(), "60 rows at density 0.001 touch fewer than 64 of 256 features");
+        assertMatchesReference(rows, merged.toStatistics());
+        FastFeatureSummary reversed = sparse(rows, 60, 120).merge(dense(rows, 0, 60));
+        assertFalse(reversed.isTouchedOnly());
+        assertMatchesReference(rows, reversed.toStatistics());
+    }
+
     private static double[][] column(double[] values) {
         double[][] rows = new double[values.length][];
         for (int i = 0; i < values.length; i++) {
