@@ -1,5 +1,8 @@
 package io.github.batchnorm.stats;
 
+import java.io.IOException;
+import java.io.ObjectInputStream;
+import java.io.ObjectOutputStream;
 import java.util.Arrays;
 
 /**
@@ -58,8 +61,8 @@ public final class FastFeatureSummary implements FeatureAccumulator {
      * {@code featureOfSlot[s]} is slot {@code s}'s feature. All null in the dense form, where a feature's slot is its index.
      * Every per-feature array below is indexed by slot.
      */
-    private int[] slotKeys;
-    private int[] slotOfKey;
+    private transient int[] slotKeys;
+    private transient int[] slotOfKey;
     private int[] featureOfSlot;
     /** Slots in use in the touched-only form. */
     private int touched;
@@ -423,7 +426,27 @@ public final class FastFeatureSummary implements FeatureAccumulator {
     }
 
     private void growSlots() {
-        int slots = Math.max(INITIAL_SLOTS, shift.length + (shift.length >> 1));
+        resizeSlots(Math.max(INITIAL_SLOTS, shift.length + (shift.length >> 1)));
+    }
+
+    /**
+     * Makes room for {@code slots} slots in the touched-only form at once, so that merging a large summary in neither
+     * grows the arrays nor rehashes the table step by step; never beyond the switch to the dense form.
+     */
+    private void reserveSlots(long slots) {
+        if (slotKeys == null) {
+            return;
+        }
+        int wanted = (int) Math.min(slots, (long) (dimension * denseShare) + 1L);
+        if (wanted > shift.length) {
+            resizeSlots(wanted);
+        }
+        if (2L * wanted > slotKeys.length) {
+            rehash(Integer.highestOneBit(2 * wanted - 1) << 1);
+        }
+    }
+
+    private void resizeSlots(int slots) {
         featureOfSlot = Arrays.copyOf(featureOfSlot, slots);
         shift = Arrays.copyOf(shift, slots);
         shiftedMean = Arrays.copyOf(shiftedMean, slots);
@@ -579,6 +602,7 @@ public final class FastFeatureSummary implements FeatureAccumulator {
     private void mergeSlots(FastFeatureSummary other) {
         materializeSeenWeight();
         int slots = other.slotsInUse();
+        reserveSlots((long) touched + slots);
         for (int bs = 0; bs < slots; bs++) {
             int j = other.featureOf(bs);
             double wb = other.seenWeightOf(bs);
@@ -826,6 +850,25 @@ public final class FastFeatureSummary implements FeatureAccumulator {
         }
         return new FeatureStatistics.Moments(count, featureCount, featureWeight, featureWeightSquare, fullMean,
                 fullVariance);
+    }
+
+    /**
+     * Spark ships a task's summary to the driver serialised: the touched-only form writes its slots in use only, and the
+     * table is rebuilt from them on reading.
+     */
+    private void writeObject(ObjectOutputStream out) throws IOException {
+        if (slotKeys != null && shift.length > touched) {
+            resizeSlots(touched);
+        }
+        out.defaultWriteObject();
+        out.writeBoolean(slotKeys != null);
+    }
+
+    private void readObject(ObjectInputStream in) throws IOException, ClassNotFoundException {
+        in.defaultReadObject();
+        if (in.readBoolean()) {
+            rehash(Math.max(2 * INITIAL_SLOTS, Integer.highestOneBit(Math.max(1, 2 * touched - 1)) << 1));
+        }
     }
 
     @Override

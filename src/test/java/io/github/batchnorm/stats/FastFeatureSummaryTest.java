@@ -345,6 +345,41 @@ class FastFeatureSummaryTest {
     }
 
     @Test
+    void aTouchedOnlySummaryTravelsSerialisedInAFewDozenBytesPerTouchedFeatureAndGoesOnAsBefore() throws Exception {
+        int wide = 1 << 22;
+        SplittableRandom random = new SplittableRandom(5);
+        FastFeatureSummary summary = new FastFeatureSummary();
+        for (int i = 0; i < 1000; i++) {
+            int[] indices = random.ints(0, wide).distinct().limit(20).sorted().toArray();
+            summary.addSparse(wide, indices, random.doubles(20, -3, 7).toArray());
+        }
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+        try (java.io.ObjectOutputStream out = new java.io.ObjectOutputStream(bytes)) {
+            out.writeObject(summary);
+        }
+        // A touched feature's slot is five 8-byte values and its 4-byte index: 44 bytes, and no table.
+        int touched = summary.heldFeatures();
+        assertTrue(bytes.size() < 44L * touched + 1000, bytes.size() + " bytes for " + touched + " touched features");
+        FastFeatureSummary copy;
+        try (java.io.ObjectInputStream in = new java.io.ObjectInputStream(
+                new java.io.ByteArrayInputStream(bytes.toByteArray()))) {
+            copy = (FastFeatureSummary) in.readObject();
+        }
+        assertTrue(copy.isTouchedOnly());
+        for (int i = 0; i < 200; i++) {
+            int[] indices = random.ints(0, 64).distinct().limit(5).sorted().toArray();
+            double[] values = random.doubles(5, -1, 1).toArray();
+            summary.addSparse(wide, indices, values);
+            copy.addSparse(wide, indices, values);
+        }
+        FeatureStatistics.Moments expected = summary.moments();
+        FeatureStatistics.Moments actual = copy.moments();
+        assertArrayEquals(expected.mean, actual.mean);
+        assertArrayEquals(expected.variance, actual.variance);
+        assertArrayEquals(expected.count, actual.count);
+    }
+
+    @Test
     void theTouchedOnlyFormSwitchesToDenseJustAboveAQuarterOfTheFeatures() {
         int features = 64;
         int limit = features / FastFeatureSummary.DENSE_FROM_SHARE;
