@@ -38,8 +38,11 @@ public class TouchedOnlyBenchmark {
     @Param({"0.02", "0.1", "0.25", "0.5"})
     double touchedShare;
 
-    /** {@code touched}: the touched-only form throughout; {@code dense}: the dense form from the first row. */
-    @Param({"touched", "dense"})
+    /**
+     * {@code touched}: the touched-only form throughout; {@code dense}: the dense form from the first row;
+     * {@code default}: the switch a fit uses.
+     */
+    @Param({"touched", "dense", "default"})
     String form;
 
     int[][] indices;
@@ -60,7 +63,8 @@ public class TouchedOnlyBenchmark {
 
     @Benchmark
     public int foldAndSerialise() throws IOException {
-        FastFeatureSummary summary = FastFeatureSummary.withDenseShare(form.equals("touched") ? 1.0 : 0.0);
+        FastFeatureSummary summary = form.equals("default") ? new FastFeatureSummary()
+                : FastFeatureSummary.withDenseShare(form.equals("touched") ? 1.0 : 0.0);
         for (int i = 0; i < indices.length; i++) {
             summary.addSparse(DIMENSION, indices[i], values[i], STORED, 1.0);
         }
