@@ -22,9 +22,10 @@ import java.util.Arrays;
  * formula of Chan, Golub and LeVeque. While every row so far was dense and complete, every feature has seen the same
  * weight, so one division per row replaces one per value and no per-feature weight arrays exist.
  *
- * <p><b>Touched-only form.</b> A summary whose first row is sparse holds only the features it has seen (a value or a
- * missing value), in slots found through an open-addressing table, so a task that reads tens of non-zeros per row of a
- * 2^24-feature hashed column holds what it touched, not 2^24 slots. It switches to the dense form, once and for good,
+ * <p><b>Touched-only form.</b> A summary of more than {@link #DENSE_FROM_START_UP_TO} features whose first row is
+ * sparse holds only the features it has seen (a value or a missing value), in slots found through an open-addressing
+ * table, so a task that reads tens of non-zeros per row of a 2^24-feature hashed column holds what it touched, not 2^24
+ * slots. It switches to the dense form, once and for good,
  * when it touches more than {@link #DENSE_FROM_SHARE one feature in} that many, or is given a dense row: a touched feature
  * costs about twice a dense one (the slot's five values, its feature index and the table), and indexing is faster
  * than hashing. Both forms run the same per-feature arithmetic in the same order, so they give the same bits.
@@ -43,6 +44,13 @@ public final class FastFeatureSummary implements FeatureAccumulator {
      * feature, and the dense form's direct indexing is faster.
      */
     static final int DENSE_FROM_SHARE = 4;
+    /**
+     * A summary of this many features or fewer is dense from its first row, sparse or not: its dense arrays are at most
+     * 40 MB, and a task over such a dimension that reads tens of thousands of rows touches more than a quarter of the
+     * features anyway, so the touched-only form would only add its hashing and its switch (measured in
+     * docs/performance.md, "Hashed features").
+     */
+    static final int DENSE_FROM_START_UP_TO = 1 << 20;
     /** Slots a touched-only summary starts with. */
     private static final int INITIAL_SLOTS = 16;
     /**
@@ -68,6 +76,8 @@ public final class FastFeatureSummary implements FeatureAccumulator {
     private int touched;
     /** The share of the features above which the touched-only form becomes dense (1: never, 0: at once). */
     private final double denseShare;
+    /** The largest dimension at which a sparse first row starts the dense form (0: a sparse first row never does). */
+    private final int denseFromStartUpTo;
     /** Per-feature origin of the accumulation: the first value seen (0 until then). */
     private double[] shift;
     /** Per-feature mean of {@code x - shift} over the explicitly seen values. */
@@ -100,19 +110,21 @@ public final class FastFeatureSummary implements FeatureAccumulator {
 
     /** Creates an empty summary; its dimension is set by the first row or merge. */
     public FastFeatureSummary() {
-        this(1.0 / DENSE_FROM_SHARE);
+        this(1.0 / DENSE_FROM_SHARE, DENSE_FROM_START_UP_TO);
     }
 
-    private FastFeatureSummary(double denseShare) {
+    private FastFeatureSummary(double denseShare, int denseFromStartUpTo) {
         this.denseShare = denseShare;
+        this.denseFromStartUpTo = denseFromStartUpTo;
     }
 
     /**
-     * An empty summary whose touched-only form becomes dense above {@code share} of the features: 1 keeps it until a dense
-     * row or merge arrives, 0 makes every summary dense from its first row, as before the touched-only form existed.
+     * An empty summary whose touched-only form becomes dense above {@code share} of the features, whatever the
+     * dimension: 1 keeps it until a dense row or merge arrives, 0 makes every summary dense from its first row, as
+     * before the touched-only form existed.
      */
     static FastFeatureSummary withDenseShare(double share) {
-        return new FastFeatureSummary(share);
+        return new FastFeatureSummary(share, 0);
     }
 
     /** Adds a dense row with weight 1. */
@@ -669,7 +681,7 @@ public final class FastFeatureSummary implements FeatureAccumulator {
     }
 
     private FastFeatureSummary closedCopy() {
-        FastFeatureSummary copy = new FastFeatureSummary(denseShare);
+        FastFeatureSummary copy = new FastFeatureSummary(denseShare, denseFromStartUpTo);
         copy.copyFrom(this);
         copy.blockOrigin = blockOrigin.clone();
         copy.blockSum = blockSum.clone();
@@ -719,6 +731,9 @@ public final class FastFeatureSummary implements FeatureAccumulator {
         shift = new double[slots];
         shiftedMean = new double[slots];
         variance = new double[slots];
+        if (sparseRow && size <= denseFromStartUpTo) {
+            densify();
+        }
     }
 
     /** Reads the running statistics and the open block as they are, without closing the block. */

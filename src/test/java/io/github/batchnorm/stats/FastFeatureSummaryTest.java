@@ -28,8 +28,13 @@ class FastFeatureSummaryTest {
         return summary;
     }
 
+    /** A summary with the fit's switch to dense, but touched-only from a sparse first row at any dimension. */
+    private static FastFeatureSummary touchedOnlyFirst() {
+        return FastFeatureSummary.withDenseShare(1.0 / FastFeatureSummary.DENSE_FROM_SHARE);
+    }
+
     private static FastFeatureSummary sparse(double[][] rows, int from, int to) {
-        FastFeatureSummary summary = new FastFeatureSummary();
+        FastFeatureSummary summary = touchedOnlyFirst();
         for (int i = from; i < to; i++) {
             List<Integer> indices = new ArrayList<>();
             List<Double> values = new ArrayList<>();
@@ -383,7 +388,7 @@ class FastFeatureSummaryTest {
     void theTouchedOnlyFormSwitchesToDenseJustAboveAQuarterOfTheFeatures() {
         int features = 64;
         int limit = features / FastFeatureSummary.DENSE_FROM_SHARE;
-        FastFeatureSummary summary = new FastFeatureSummary();
+        FastFeatureSummary summary = touchedOnlyFirst();
         for (int j = 0; j < limit; j++) {
             summary.addSparse(features, new int[] {j}, new double[] {j + 1.0});
         }
@@ -395,10 +400,39 @@ class FastFeatureSummaryTest {
         assertFalse(summary.isTouchedOnly(), "one above the limit");
         assertEquals(features, summary.heldFeatures());
 
-        FastFeatureSummary denseRow = new FastFeatureSummary().addSparse(features, new int[] {1}, new double[] {1.0});
+        FastFeatureSummary denseRow = touchedOnlyFirst().addSparse(features, new int[] {1}, new double[] {1.0});
         assertTrue(denseRow.isTouchedOnly());
         denseRow.add(new double[features]);
         assertFalse(denseRow.isTouchedOnly(), "a dense row makes the summary dense");
+    }
+
+    @Test
+    void aSummaryOfAtMostTwoToTheTwentyFeaturesIsDenseFromItsFirstSparseRowAndAWiderOneTouchedOnly() {
+        int limit = 1 << 20;
+        FastFeatureSummary atLimit = new FastFeatureSummary().addSparse(limit, new int[] {5}, new double[] {2.0});
+        assertFalse(atLimit.isTouchedOnly(), "2^20 features");
+        assertEquals(limit, atLimit.heldFeatures());
+        FastFeatureSummary wider = new FastFeatureSummary().addSparse(limit + 1, new int[] {5}, new double[] {2.0});
+        assertTrue(wider.isTouchedOnly(), "2^20 + 1 features");
+        assertEquals(1, wider.heldFeatures());
+
+        // Dense from the start or touched-only first, the same rows give the same bits.
+        double[][] rows = Data.sparse(41, 300, 512, 0.02);
+        FastFeatureSummary denseFirst = new FastFeatureSummary();
+        FastFeatureSummary touchedFirst = sparse(rows, 0, 0);
+        for (double[] row : rows) {
+            int[] indices = java.util.stream.IntStream.range(0, row.length).filter(j -> row[j] != 0.0).toArray();
+            double[] values = java.util.Arrays.stream(indices).mapToDouble(j -> row[j]).toArray();
+            denseFirst.addSparse(row.length, indices, values);
+            touchedFirst.addSparse(row.length, indices, values);
+        }
+        assertFalse(denseFirst.isTouchedOnly());
+        FeatureStatistics expected = touchedFirst.toStatistics();
+        FeatureStatistics actual = denseFirst.toStatistics();
+        assertArrayEquals(expected.mean(), actual.mean());
+        assertArrayEquals(expected.variance(VarianceMode.POPULATION), actual.variance(VarianceMode.POPULATION));
+        assertArrayEquals(expected.count(), actual.count());
+        assertMatchesReference(rows, actual);
     }
 
     @Test
