@@ -45,10 +45,10 @@ public final class FastFeatureSummary implements FeatureAccumulator {
      */
     static final int DENSE_FROM_SHARE = 4;
     /**
-     * A summary of this many features or fewer is dense from its first row, sparse or not: its dense arrays are at most
-     * 40 MB, and a task over such a dimension that reads tens of thousands of rows touches more than a quarter of the
-     * features anyway, so the touched-only form would only add its hashing and its switch (measured in
-     * docs/performance.md, "Hashed features").
+     * A summary of this many features or fewer is dense from its first row, sparse or not, as before the touched-only
+     * form existed: its dense arrays are at most 40 MB, and a task of the hashed benchmark at 2^20 (25,000 rows of 20
+     * non-zeros) touches a third of the features, past the switch, so the touched-only form only added its table and its
+     * switch there (docs/performance.md, "Hashed features").
      */
     static final int DENSE_FROM_START_UP_TO = 1 << 20;
     /** Slots a touched-only summary starts with. */
