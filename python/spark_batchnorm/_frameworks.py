@@ -59,6 +59,25 @@ def torch_statistics(module: Any) -> Dict[str, Any]:
     }
 
 
+#: The widest model exported to a Keras or PyTorch layer. The export first copies the model's mean, variance, gamma and
+#: beta out of the JVM as float64 arrays, then builds the layer's four dense arrays: at 2^22 features that is already
+#: about 200 MB in Python, and a hashed model of 2^24 or 2^28 features would need gigabytes for a layer whose inputs
+#: are almost all zero.
+MAX_LAYER_FEATURES = 1 << 22
+
+
+def check_layer_size(features: int, what: str) -> None:
+    """Refuses, before anything is copied, a layer too wide to build in memory (see ``MAX_LAYER_FEATURES``)."""
+    if features > MAX_LAYER_FEATURES:
+        megabytes = features * 8 * 6 // 2**20
+        raise ValueError(
+            f"{what}: the model has {features:,} features, more than the {MAX_LAYER_FEATURES:,} a dense layer is"
+            f" exported for; the export would copy about {megabytes:,} MB of statistics into Python and build a layer of"
+            " as many weights per array. Reduce the dimension (for example FeatureHasher's numFeatures) or use the"
+            " model's statistics (statisticsFrame) directly."
+        )
+
+
 def layer_values(
     mean: np.ndarray,
     variance: np.ndarray,

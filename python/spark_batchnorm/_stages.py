@@ -316,7 +316,9 @@ class BatchNormalizationModel(
         model = cls.fromStatistics(**_frameworks.torch_statistics(module), varianceMode="sample")
         return model._set(**columns)
 
-    def _layer_values(self, path: Optional[str]) -> dict:
+    def _layer_values(self, path: Optional[str], what: str) -> dict:
+        if not is_remote():
+            _frameworks.check_layer_size(self.numFeatures, what)
         if is_remote():
             if path is None:
                 raise NotImplementedError(_CONNECT_ATTRIBUTES.format(what="the statistics") + " Give path= as well.")
@@ -339,13 +341,13 @@ class BatchNormalizationModel(
     def to_keras(self, dtype: str = "float32", path: Optional[str] = None) -> Any:
         """A built ``keras.layers.BatchNormalization`` that computes, with ``training=False``, what this model
         computes. On Spark Connect, give ``path``: the statistics are read with :py:meth:`statisticsFrame`."""
-        return _frameworks.to_keras(self._layer_values(path), dtype)
+        return _frameworks.to_keras(self._layer_values(path, "to_keras"), dtype)
 
     def to_torch(self, dtype: Any = None, path: Optional[str] = None) -> Any:
         """A ``torch.nn.BatchNorm1d`` in ``eval()`` mode that computes what this model computes (``float32`` unless
         ``dtype`` is given). On Spark Connect, give ``path``: the statistics are read with
         :py:meth:`statisticsFrame`."""
-        return _frameworks.to_torch(self._layer_values(path), dtype)
+        return _frameworks.to_torch(self._layer_values(path, "to_torch"), dtype)
 
     @classmethod
     def read(cls) -> MLReader["BatchNormalizationModel"]:

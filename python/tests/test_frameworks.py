@@ -186,3 +186,14 @@ def test_export_on_spark_connect_reads_the_statistics_through_a_path(spark, conn
     else:
         got = keras.ops.convert_to_numpy(model.to_keras("float64", path=str(tmp_path / "m"))(x, training=False))
         np.testing.assert_allclose(got, expected, **KERAS)
+
+
+def test_a_layer_too_wide_to_build_is_refused_before_anything_is_copied():
+    from spark_batchnorm import _frameworks
+
+    _frameworks.check_layer_size(1 << 22, "to_keras")
+    with pytest.raises(ValueError) as refused:
+        _frameworks.check_layer_size(1 << 24, "to_torch")
+    message = str(refused.value)
+    assert message.startswith("to_torch: the model has 16,777,216 features, more than the 4,194,304")
+    assert "about 768 MB" in message

@@ -144,6 +144,48 @@ class BatchNormalizationPersistenceTest {
                 + " version reads format versions 1 to 2 only: upgrade spark-batchnorm to read it.", error.getMessage());
     }
 
+    /** The rows the format-version-2 fixture was fitted on: 12 features, 3 and 7 never non-zero, the rest a third of the time. */
+    private static double[][] formatVersion2Rows() {
+        double[][] rows = new double[30][12];
+        java.util.SplittableRandom random = new java.util.SplittableRandom(71);
+        for (double[] row : rows) {
+            for (int j = 0; j < 12; j++) {
+                if (j != 3 && j != 7 && random.nextInt(3) == 0) {
+                    row[j] = Math.round(random.nextDouble() * 1000) / 100.0 - 2;
+                }
+            }
+        }
+        return rows;
+    }
+
+    @Test
+    void aModelSavedInFormatVersion2BeforeSparseStatisticsStillLoadsAndTransforms() throws Exception {
+        // Written by the code before sparse statistics existed (dense format version 2), fitted on sparse vectors.
+        double[][] rows = formatVersion2Rows();
+        String saved = Path.of(getClass().getResource("/models/format-v2-sparse").toURI()).toString();
+        BatchNormalizationModel model = BatchNormalizationModel.load(saved);
+        assertEquals("batchNorm_8dab027050ce", model.uid());
+        assertTrue(model.statistics().isExact());
+        assertEquals(30, model.count());
+        ExactReference reference = ExactReference.of(rows);
+        for (int j = 0; j < 12; j++) {
+            double spread = Math.sqrt(reference.populationVariance(j));
+            assertClose(reference.mean(j), model.mean().apply(j), 1e-12, spread, "mean " + j);
+            assertRelative(reference.populationVariance(j), model.variance().apply(j), 1e-12, "variance " + j);
+        }
+        assertEquals(0.0, model.mean().apply(3));
+        assertEquals(0.0, model.variance().apply(7));
+        Vector first = model.transform(SparkTestSession.vectors(new double[][] {rows[0]}, true, 1))
+                .select("normalized").first().getAs(0);
+        for (int j = 0; j < 12; j++) {
+            double expected = (rows[0][j] - reference.mean(j)) / Math.sqrt(reference.populationVariance(j) + 1e-5);
+            assertClose(expected, first.apply(j), 1e-12, 1.0, "normalized " + j);
+        }
+        model.save(path("resaved"));
+        assertEquals(model.statistics(), BatchNormalizationModel.load(path("resaved")).statistics(),
+                "saved again in the current format");
+    }
+
     @Test
     void aModelSavedInFormatVersion1StillLoadsAsExactStatisticsAndUpdates() throws Exception {
         // Written by the first release's code (format version 1: no 'exact' or 'varianceMode' column) from these rows.

@@ -25,8 +25,8 @@ import picocli.CommandLine.Model.CommandSpec;
 final class ImportCommand implements Callable<Integer> {
     /** Every field of the schema; anything else is refused, so a misspelt field cannot silently take its default. */
     static final List<String> FIELDS = List.of("inputCols", "outputCols", "inputCol", "outputCol", "epsilon",
-            "varianceMode", "center", "scale", "momentum", "exact", "numFeatures", "rowCount", "count", "mean", "variance",
-            "gamma", "beta");
+            "varianceMode", "center", "scale", "momentum", "exact", "numFeatures", "storedFeatures", "implicitFeatures",
+            "rowCount", "count", "mean", "variance", "gamma", "beta");
 
     @Spec
     CommandSpec spec;
@@ -149,8 +149,21 @@ final class ImportCommand implements Callable<Integer> {
         double[] unknownWeights = new double[mean.length];
         BatchNormalizationModel counted = new BatchNormalizationModel(validated.uid(), FeatureStatistics.running(rowCount,
                 count, unknownWeights, unknownWeights, mean, variance, mode));
-        return counted.setEpsilon(validated.getEpsilon()).setGamma(validated.getGamma()).setBeta(validated.getBeta())
-                .setVarianceMode(validated.getVarianceMode());
+        BatchNormalizationModel model = counted.setEpsilon(validated.getEpsilon()).setGamma(validated.getGamma())
+                .setBeta(validated.getBeta()).setVarianceMode(validated.getVarianceMode());
+        // Derived fields that describe --json writes: read back only to catch a file edited out of step with its arrays.
+        long implicit = ModelReport.implicitFeatures(model);
+        requireDerived(root, "implicitFeatures", implicit);
+        requireDerived(root, "storedFeatures", mean.length - implicit);
+        return model;
+    }
+
+    private void requireDerived(JsonNode root, String field, long expected) {
+        if (root.has(field) && (!root.get(field).isIntegralNumber() || root.get(field).longValue() != expected)) {
+            throw fail("'" + field + "' is " + root.get(field) + " but the statistics give " + expected
+                    + " (implicit: zero in every row, so count = rowCount, mean 0 and variance 0); correct it or leave it"
+                    + " out");
+        }
     }
 
     private void columns(JsonNode root, BatchNormalizationModel imported, int n) {

@@ -27,9 +27,30 @@ final class ModelReport {
     }
 
     /**
+     * How many features are implicit: zero in every row that counted (no missing value), so their statistics are the rule
+     * {@code count = rowCount, mean 0, variance 0} rather than anything learnt per feature. The rest are stored: they
+     * saw a value other than zero, or a missing value.
+     */
+    static long implicitFeatures(BatchNormalizationModel model) {
+        FeatureStatistics statistics = model.statistics();
+        long rows = statistics.rowCount();
+        long[] count = statistics.count();
+        double[] mean = statistics.mean();
+        double[] variance = model.variance().toArray();
+        long implicit = 0;
+        for (int j = 0; j < mean.length; j++) {
+            if (count[j] == rows && mean[j] == 0.0 && variance[j] == 0.0) {
+                implicit++;
+            }
+        }
+        return implicit;
+    }
+
+    /**
      * The model as JSON, the schema that {@code import} reads back: {@code inputCols} and {@code outputCols} (or
      * {@code inputCol} and {@code outputCol}), {@code epsilon}, {@code varianceMode}, {@code center}, {@code scale},
-     * {@code momentum} (only when set), {@code exact}, {@code numFeatures}, {@code rowCount}, and per-feature arrays
+     * {@code momentum} (only when set), {@code exact}, {@code numFeatures}, {@code storedFeatures} and
+     * {@code implicitFeatures} (see {@link #implicitFeatures}), {@code rowCount}, and per-feature arrays
      * {@code count}, {@code mean}, {@code variance} (in {@code varianceMode}), {@code gamma}, {@code beta}. Doubles are
      * written in their shortest form that parses back to the identical double.
      */
@@ -54,6 +75,9 @@ final class ModelReport {
         }
         root.put("exact", model.statistics().isExact());
         root.put("numFeatures", model.numFeatures());
+        long implicit = implicitFeatures(model);
+        root.put("storedFeatures", model.numFeatures() - implicit);
+        root.put("implicitFeatures", implicit);
         root.put("rowCount", model.count());
         FeatureStatistics statistics = model.statistics();
         ArrayNode count = root.putArray("count");
@@ -97,7 +121,10 @@ final class ModelReport {
             rows.add(new String[] {names.get(j), Long.toString(counts[j]), format(mean[j]), format(variance[j]),
                 format(gamma[j]), format(beta[j])});
         }
-        return align(rows) + "epsilon " + model.getEpsilon() + ", " + model.getVarianceMode() + " variance, "
+        long implicit = implicitFeatures(model);
+        return align(rows) + names.size() + " features: " + (names.size() - implicit) + " stored (a value other than"
+                + " zero, or a missing value, in some row), " + implicit + " implicit (zero in every row)\n"
+                + "epsilon " + model.getEpsilon() + ", " + model.getVarianceMode() + " variance, "
                 + model.count() + " rows" + (model.statistics().isExact() ? "" : ", running statistics")
                 + (model.isSet(model.momentum()) ? ", momentum " + model.getMomentum() : "") + "\n"
                 + GroupReport.text(model);

@@ -24,8 +24,10 @@ import java.util.Arrays;
 public final class AffineCoefficients implements Serializable {
     private static final long serialVersionUID = 2L;
 
+    /** Null when centering is off: then every entry would be 0, and 2^24 of them are 128 MB broadcast for nothing. */
     private final double[] mean;
     private final double[] scale;
+    /** Null when centering is off, as {@link #mean}. */
     private final double[] beta;
     private final boolean centering;
     /**
@@ -90,9 +92,9 @@ public final class AffineCoefficients implements Serializable {
         if (!(epsilon >= 0.0) || Double.isInfinite(epsilon)) {
             throw new IllegalArgumentException("epsilon must be finite and >= 0 but was " + epsilon);
         }
-        double[] subtracted = new double[n];
+        double[] subtracted = centering ? new double[n] : null;
         double[] scale = new double[n];
-        double[] added = new double[n];
+        double[] added = centering ? new double[n] : null;
         for (int j = 0; j < n; j++) {
             double a = 1.0;
             if (scaling) {
@@ -156,7 +158,7 @@ public final class AffineCoefficients implements Serializable {
      * output is beta whatever is subtracted). A fresh copy.
      */
     public double[] mean() {
-        return mean.clone();
+        return centering ? mean.clone() : new double[scale.length];
     }
 
     /** {@code scale = gamma / sqrt(variance + epsilon)} (1 with scaling off, 0 when the root is 0): a fresh copy. */
@@ -166,7 +168,7 @@ public final class AffineCoefficients implements Serializable {
 
     /** What is added after scaling: beta; 0 when centering is off. A fresh copy. */
     public double[] beta() {
-        return beta.clone();
+        return centering ? beta.clone() : new double[scale.length];
     }
 
     /** Applies the map to a dense row, writing into {@code out} (may be {@code values} itself). */

@@ -1,5 +1,8 @@
 package io.github.batchnorm.stats;
 
+import java.io.IOException;
+import java.io.ObjectInputStream;
+import java.io.ObjectOutputStream;
 import java.util.Arrays;
 
 /**
@@ -19,13 +22,37 @@ import java.util.Arrays;
  * formula of Chan, Golub and LeVeque. While every row so far was dense and complete, every feature has seen the same
  * weight, so one division per row replaces one per value and no per-feature weight arrays exist.
  *
+ * <p><b>Touched-only form.</b> A summary of more than {@link #DENSE_FROM_START_UP_TO} features whose first row is
+ * sparse holds only the features it has seen (a value or a missing value), in slots found through an open-addressing
+ * table, so a task that reads tens of non-zeros per row of a 2^24-feature hashed column holds what it touched, not 2^24
+ * slots. It switches to the dense form, once and for good,
+ * when it touches more than {@link #DENSE_FROM_SHARE one feature in} that many, or is given a dense row: a touched feature
+ * costs about twice a dense one (the slot's five values, its feature index and the table), and indexing is faster
+ * than hashing. Both forms run the same per-feature arithmetic in the same order, so they give the same bits.
+ * Merging costs what the argument holds.
+ *
  * <p>The {@code add...} methods and {@link #merge} mutate this summary and return it, which is what Spark's
  * {@code treeAggregate} expects of its sequence and combine functions. {@code merge} never mutates its argument.
  * An empty summary ({@code new FastFeatureSummary()}) has no dimension yet and is an identity for {@code merge} on both sides.
  * Not thread-safe.
  */
 public final class FastFeatureSummary implements FeatureAccumulator {
-    private static final long serialVersionUID = 4L;
+    private static final long serialVersionUID = 5L;
+    /**
+     * The touched-only form becomes dense when it holds more than {@code dimension / DENSE_FROM_SHARE} features: there a
+     * touched feature's slot, index and table entries (about 60 to 90 bytes) outweigh the dense form's 40 bytes per
+     * feature, and the dense form's direct indexing is faster.
+     */
+    static final int DENSE_FROM_SHARE = 4;
+    /**
+     * A summary of this many features or fewer is dense from its first row, sparse or not, as before the touched-only
+     * form existed: its dense arrays are at most 40 MB, and a task of the hashed benchmark at 2^20 (25,000 rows of 20
+     * non-zeros) touches a third of the features, past the switch, so the touched-only form only added its table and its
+     * switch there (docs/performance.md, "Hashed features").
+     */
+    static final int DENSE_FROM_START_UP_TO = 1 << 20;
+    /** Slots a touched-only summary starts with. */
+    private static final int INITIAL_SLOTS = 16;
     /**
      * Rows per block: long enough to amortise the per-block merge, short enough that the block's sums stay far from
      * cancellation (their origin is the mean of everything before them) and from overflow.
@@ -37,6 +64,20 @@ public final class FastFeatureSummary implements FeatureAccumulator {
     private long count;
     private double weightSum;
     private double weightSquareSum;
+    /**
+     * The touched-only form: {@code slotKeys[h]} is a feature index plus one (0: empty) and {@code slotOfKey[h]} its slot;
+     * {@code featureOfSlot[s]} is slot {@code s}'s feature. All null in the dense form, where a feature's slot is its index.
+     * Every per-feature array below is indexed by slot.
+     */
+    private transient int[] slotKeys;
+    private transient int[] slotOfKey;
+    private int[] featureOfSlot;
+    /** Slots in use in the touched-only form. */
+    private int touched;
+    /** The share of the features above which the touched-only form becomes dense (1: never, 0: at once). */
+    private final double denseShare;
+    /** The largest dimension at which a sparse first row starts the dense form (0: a sparse first row never does). */
+    private final int denseFromStartUpTo;
     /** Per-feature origin of the accumulation: the first value seen (0 until then). */
     private double[] shift;
     /** Per-feature mean of {@code x - shift} over the explicitly seen values. */
@@ -69,6 +110,21 @@ public final class FastFeatureSummary implements FeatureAccumulator {
 
     /** Creates an empty summary; its dimension is set by the first row or merge. */
     public FastFeatureSummary() {
+        this(1.0 / DENSE_FROM_SHARE, DENSE_FROM_START_UP_TO);
+    }
+
+    private FastFeatureSummary(double denseShare, int denseFromStartUpTo) {
+        this.denseShare = denseShare;
+        this.denseFromStartUpTo = denseFromStartUpTo;
+    }
+
+    /**
+     * An empty summary whose touched-only form becomes dense above {@code share} of the features, whatever the
+     * dimension: 1 keeps it until a dense row or merge arrives, 0 makes every summary dense from its first row, as
+     * before the touched-only form existed.
+     */
+    static FastFeatureSummary withDenseShare(double share) {
+        return new FastFeatureSummary(share, 0);
     }
 
     /** Adds a dense row with weight 1. */
@@ -237,16 +293,16 @@ public final class FastFeatureSummary implements FeatureAccumulator {
 
     private FastFeatureSummary addSparse(int size, int[] indices, double[] values, int stored, double weight,
             boolean nonFiniteIsMissing) {
-        if (!startRow(size, weight, true)) {
+        if (!startRow(size, weight, true, true)) {
             return this;
         }
         addWeight(weight);
         for (int k = 0; k < stored; k++) {
             double x = values[k];
             if (nonFiniteIsMissing && !Double.isFinite(x)) {
-                markMissing(indices[k], weight);
+                markMissing(slotFor(indices[k]), weight);
             } else if (x != 0.0) {
-                updateFeature(indices[k], x, weight);
+                updateFeature(slotFor(indices[k]), x, weight);
             }
         }
         return this;
@@ -259,8 +315,15 @@ public final class FastFeatureSummary implements FeatureAccumulator {
      *     and counts are then tracked from here on, starting from the rows before this one, which saw every feature
      */
     private boolean startRow(int size, double weight, boolean partial) {
+        return startRow(size, weight, partial, false);
+    }
+
+    private boolean startRow(int size, double weight, boolean partial, boolean sparseRow) {
         RowChecks.requireValidWeight(weight);
-        ensureDimension(size);
+        ensureDimension(size, sparseRow);
+        if (!sparseRow && slotKeys != null) {
+            densify();
+        }
         if (weight == 0.0) {
             return false;
         }
@@ -276,7 +339,7 @@ public final class FastFeatureSummary implements FeatureAccumulator {
         weightSquareSum += weight * weight;
     }
 
-    /** Welford's weighted update of one feature whose seen weight is tracked separately. */
+    /** Welford's weighted update of one feature (by slot) whose seen weight is tracked separately. */
     private void updateFeature(int j, double x, double weight) {
         double seen = seenWeight[j];
         if (seen == 0.0) {
@@ -301,10 +364,177 @@ public final class FastFeatureSummary implements FeatureAccumulator {
 
     private void ensureMissingArrays() {
         if (missingCount == null) {
-            missingCount = new long[dimension];
-            missingWeight = new double[dimension];
-            missingWeightSquare = new double[dimension];
+            int slots = shift.length;
+            missingCount = new long[slots];
+            missingWeight = new double[slots];
+            missingWeightSquare = new double[slots];
         }
+    }
+
+    /** Number of slots in use: the dimension in the dense form. */
+    private int slotsInUse() {
+        return slotKeys == null ? Math.max(dimension, 0) : touched;
+    }
+
+    /** The feature held in slot {@code s}. */
+    private int featureOf(int s) {
+        return featureOfSlot == null ? s : featureOfSlot[s];
+    }
+
+    private static int hash(int feature, int mask) {
+        int h = feature * 0x9E3779B9;
+        return (h ^ (h >>> 16)) & mask;
+    }
+
+    /** The slot of {@code feature} in this summary's current form, or -1 if the touched-only form does not hold it. */
+    private int slotIfPresent(int feature) {
+        if (slotKeys == null) {
+            return feature;
+        }
+        int mask = slotKeys.length - 1;
+        int key = feature + 1;
+        for (int h = hash(feature, mask); ; h = (h + 1) & mask) {
+            int found = slotKeys[h];
+            if (found == key) {
+                return slotOfKey[h];
+            }
+            if (found == 0) {
+                return -1;
+            }
+        }
+    }
+
+    /**
+     * The slot of {@code feature}, adding an empty one (no value seen) in the touched-only form; may switch this summary
+     * to the dense form, so the answer is only valid until the next call.
+     */
+    private int slotFor(int feature) {
+        if (slotKeys == null) {
+            return feature;
+        }
+        int mask = slotKeys.length - 1;
+        int key = feature + 1;
+        int h = hash(feature, mask);
+        for (int found; (found = slotKeys[h]) != 0; h = (h + 1) & mask) {
+            if (found == key) {
+                return slotOfKey[h];
+            }
+        }
+        if (touched >= (long) (dimension * denseShare)) {
+            densify();
+            return feature;
+        }
+        if (touched == shift.length) {
+            growSlots();
+        }
+        int s = touched++;
+        featureOfSlot[s] = feature;
+        slotKeys[h] = key;
+        slotOfKey[h] = s;
+        if (2 * touched > slotKeys.length) {
+            rehash(2 * slotKeys.length);
+        }
+        return s;
+    }
+
+    private void growSlots() {
+        resizeSlots(Math.max(INITIAL_SLOTS, shift.length + (shift.length >> 1)));
+    }
+
+    /**
+     * Makes room for {@code slots} slots in the touched-only form at once, so that merging a large summary in neither
+     * grows the arrays nor rehashes the table step by step; never beyond the switch to the dense form.
+     */
+    private void reserveSlots(long slots) {
+        if (slotKeys == null) {
+            return;
+        }
+        int wanted = (int) Math.min(slots, (long) (dimension * denseShare) + 1L);
+        if (wanted > shift.length) {
+            resizeSlots(wanted);
+        }
+        if (2L * wanted > slotKeys.length) {
+            rehash(Integer.highestOneBit(2 * wanted - 1) << 1);
+        }
+    }
+
+    private void resizeSlots(int slots) {
+        featureOfSlot = Arrays.copyOf(featureOfSlot, slots);
+        shift = Arrays.copyOf(shift, slots);
+        shiftedMean = Arrays.copyOf(shiftedMean, slots);
+        variance = Arrays.copyOf(variance, slots);
+        seenWeight = Arrays.copyOf(seenWeight, slots);
+        seenCount = Arrays.copyOf(seenCount, slots);
+        if (missingCount != null) {
+            missingCount = Arrays.copyOf(missingCount, slots);
+            missingWeight = Arrays.copyOf(missingWeight, slots);
+            missingWeightSquare = Arrays.copyOf(missingWeightSquare, slots);
+        }
+    }
+
+    private void rehash(int tableSize) {
+        slotKeys = new int[tableSize];
+        slotOfKey = new int[tableSize];
+        int mask = tableSize - 1;
+        for (int s = 0; s < touched; s++) {
+            int feature = featureOfSlot[s];
+            int h = hash(feature, mask);
+            while (slotKeys[h] != 0) {
+                h = (h + 1) & mask;
+            }
+            slotKeys[h] = feature + 1;
+            slotOfKey[h] = s;
+        }
+    }
+
+    /** Switches the touched-only form to the dense form: an untouched feature is one that has seen nothing. */
+    private void densify() {
+        if (slotKeys == null) {
+            return;
+        }
+        double[] denseShift = new double[dimension];
+        double[] denseShiftedMean = new double[dimension];
+        double[] denseVariance = new double[dimension];
+        double[] denseSeenWeight = new double[dimension];
+        long[] denseSeenCount = new long[dimension];
+        long[] denseMissingCount = missingCount == null ? null : new long[dimension];
+        double[] denseMissingWeight = missingCount == null ? null : new double[dimension];
+        double[] denseMissingWeightSquare = missingCount == null ? null : new double[dimension];
+        for (int s = 0; s < touched; s++) {
+            int j = featureOfSlot[s];
+            denseShift[j] = shift[s];
+            denseShiftedMean[j] = shiftedMean[s];
+            denseVariance[j] = variance[s];
+            denseSeenWeight[j] = seenWeight[s];
+            denseSeenCount[j] = seenCount[s];
+            if (missingCount != null) {
+                denseMissingCount[j] = missingCount[s];
+                denseMissingWeight[j] = missingWeight[s];
+                denseMissingWeightSquare[j] = missingWeightSquare[s];
+            }
+        }
+        shift = denseShift;
+        shiftedMean = denseShiftedMean;
+        variance = denseVariance;
+        seenWeight = denseSeenWeight;
+        seenCount = denseSeenCount;
+        missingCount = denseMissingCount;
+        missingWeight = denseMissingWeight;
+        missingWeightSquare = denseMissingWeightSquare;
+        slotKeys = null;
+        slotOfKey = null;
+        featureOfSlot = null;
+        touched = 0;
+    }
+
+    /** Whether this summary holds only the features it touched (rather than every feature). */
+    boolean isTouchedOnly() {
+        return slotKeys != null;
+    }
+
+    /** Features this summary holds per-feature state for: those touched, or every feature in the dense form. */
+    int heldFeatures() {
+        return slotsInUse();
     }
 
     /**
@@ -328,7 +558,13 @@ public final class FastFeatureSummary implements FeatureAccumulator {
             copyFrom(other);
             return this;
         }
-        if (other.count > 0) {
+        boolean mergedBySlot = other.count > 0 && (other.slotKeys != null || slotKeys != null);
+        if (mergedBySlot) {
+            if (other.slotKeys == null) {
+                densify();
+            }
+            mergeSlots(other);
+        } else if (other.count > 0) {
             if (seenWeight == null && other.seenWeight == null) {
                 double total = weightSum + other.weightSum;
                 double ratioA = weightSum / total;
@@ -357,7 +593,7 @@ public final class FastFeatureSummary implements FeatureAccumulator {
                 }
             }
         }
-        if (other.missingCount != null) {
+        if (other.missingCount != null && other.slotKeys == null && slotKeys == null && !mergedBySlot) {
             ensureMissingArrays();
             for (int j = 0; j < dimension; j++) {
                 missingCount[j] += other.missingCount[j];
@@ -372,14 +608,57 @@ public final class FastFeatureSummary implements FeatureAccumulator {
     }
 
     /**
+     * Merges the per-feature state of {@code other}, whose every slot is visited once: a touched-only {@code other} costs
+     * what it holds. Runs the same per-feature arithmetic as the dense merge, so both give the same bits.
+     */
+    private void mergeSlots(FastFeatureSummary other) {
+        materializeSeenWeight();
+        int slots = other.slotsInUse();
+        reserveSlots((long) touched + slots);
+        for (int bs = 0; bs < slots; bs++) {
+            int j = other.featureOf(bs);
+            double wb = other.seenWeightOf(bs);
+            boolean otherMissing = other.missingCount != null && other.missingCount[bs] != 0;
+            if (wb == 0.0 && !otherMissing) {
+                continue;
+            }
+            int s = slotFor(j);
+            if (wb != 0.0) {
+                seenCount[s] += other.seenCountOf(bs);
+                double wa = seenWeight[s];
+                if (wa == 0.0) {
+                    shift[s] = other.shift[bs];
+                    shiftedMean[s] = other.shiftedMean[bs];
+                    variance[s] = other.variance[bs];
+                } else {
+                    double total = wa + wb;
+                    mergeFeature(other, bs, s, wa / total, wb / total);
+                }
+                seenWeight[s] = wa + wb;
+            }
+            if (otherMissing) {
+                ensureMissingArrays();
+                missingCount[s] += other.missingCount[bs];
+                missingWeight[s] += other.missingWeight[bs];
+                missingWeightSquare[s] += other.missingWeightSquare[bs];
+            }
+        }
+    }
+
+    /**
      * Chan's merge of one feature, in variance form: {@code var = ra*varA + rb*varB + (delta*ra)*(delta*rb)}. The difference of
      * the means is formed as the difference of the shifts (exact when they are close, by Sterbenz's lemma) plus the
      * difference of the shifted means, so large common offsets cancel exactly.
      */
     private void mergeFeature(FastFeatureSummary other, int j, double ratioA, double ratioB) {
-        double delta = (other.shift[j] - shift[j]) + (other.shiftedMean[j] - shiftedMean[j]);
-        shiftedMean[j] += delta * ratioB;
-        variance[j] = ratioA * variance[j] + ratioB * other.variance[j] + (delta * ratioA) * (delta * ratioB);
+        mergeFeature(other, j, j, ratioA, ratioB);
+    }
+
+    /** {@link #mergeFeature(FastFeatureSummary, int, double, double)} of {@code other}'s slot {@code bs} into slot {@code s}. */
+    private void mergeFeature(FastFeatureSummary other, int bs, int s, double ratioA, double ratioB) {
+        double delta = (other.shift[bs] - shift[s]) + (other.shiftedMean[bs] - shiftedMean[s]);
+        shiftedMean[s] += delta * ratioB;
+        variance[s] = ratioA * variance[s] + ratioB * other.variance[bs] + (delta * ratioA) * (delta * ratioB);
     }
 
     private double seenWeightOf(int feature) {
@@ -402,7 +681,7 @@ public final class FastFeatureSummary implements FeatureAccumulator {
     }
 
     private FastFeatureSummary closedCopy() {
-        FastFeatureSummary copy = new FastFeatureSummary();
+        FastFeatureSummary copy = new FastFeatureSummary(denseShare, denseFromStartUpTo);
         copy.copyFrom(this);
         copy.blockOrigin = blockOrigin.clone();
         copy.blockSum = blockSum.clone();
@@ -425,25 +704,42 @@ public final class FastFeatureSummary implements FeatureAccumulator {
         variance = other.variance.clone();
         seenWeight = other.seenWeight == null ? null : other.seenWeight.clone();
         seenCount = other.seenCount == null ? null : other.seenCount.clone();
+        slotKeys = other.slotKeys == null ? null : other.slotKeys.clone();
+        slotOfKey = other.slotOfKey == null ? null : other.slotOfKey.clone();
+        featureOfSlot = other.featureOfSlot == null ? null : other.featureOfSlot.clone();
+        touched = other.touched;
         missingCount = other.missingCount == null ? null : other.missingCount.clone();
         missingWeight = other.missingWeight == null ? null : other.missingWeight.clone();
         missingWeightSquare = other.missingWeightSquare == null ? null : other.missingWeightSquare.clone();
     }
 
-    private void ensureDimension(int size) {
+    private void ensureDimension(int size, boolean sparseRow) {
         if (!RowChecks.adoptsDimension(dimension, size)) {
             return;
         }
         dimension = size;
-        shift = new double[size];
-        shiftedMean = new double[size];
-        variance = new double[size];
+        int slots = size;
+        if (sparseRow) {
+            // Every row so far is this one, so the per-feature seen weights start at zero in either form.
+            slots = INITIAL_SLOTS;
+            slotKeys = new int[2 * INITIAL_SLOTS];
+            slotOfKey = new int[2 * INITIAL_SLOTS];
+            featureOfSlot = new int[slots];
+            seenWeight = new double[slots];
+            seenCount = new long[slots];
+        }
+        shift = new double[slots];
+        shiftedMean = new double[slots];
+        variance = new double[slots];
+        if (sparseRow && size <= denseFromStartUpTo) {
+            densify();
+        }
     }
 
     /** Reads the running statistics and the open block as they are, without closing the block. */
     @Override
     public boolean isFinite() {
-        for (int j = 0; j < Math.max(dimension, 0); j++) {
+        for (int j = 0; j < slotsInUse(); j++) {
             if (!Double.isFinite(shift[j]) || !Double.isFinite(shiftedMean[j]) || !Double.isFinite(variance[j])) {
                 return false;
             }
@@ -528,21 +824,32 @@ public final class FastFeatureSummary implements FeatureAccumulator {
         double[] featureWeight = new double[dimension];
         double[] featureWeightSquare = new double[dimension];
         double[] fullMean = new double[dimension];
-        double[] fullVariance = variance.clone();
-        for (int j = 0; j < dimension; j++) {
-            featureCount[j] = count - (missingCount == null ? 0 : missingCount[j]);
+        double[] fullVariance = new double[dimension];
+        if (slotKeys != null) {
+            // An untouched feature saw only zeros: every row's weight, mean 0, variance 0, as the dense form finds.
+            Arrays.fill(featureCount, count);
+            Arrays.fill(featureWeight, weightSum);
+            Arrays.fill(featureWeightSquare, weightSquareSum);
+        }
+        int slots = slotsInUse();
+        for (int s = 0; s < slots; s++) {
+            int j = featureOf(s);
+            fullVariance[j] = variance[s];
+            featureCount[j] = count - (missingCount == null ? 0 : missingCount[s]);
             if (featureCount[j] == 0) {
                 // Subtracting the missing weight from the total can leave a rounding residue; no value means no weight.
                 fullVariance[j] = 0.0;
+                featureWeight[j] = 0.0;
+                featureWeightSquare[j] = 0.0;
                 continue;
             }
-            featureWeight[j] = weightSum - (missingWeight == null ? 0.0 : missingWeight[j]);
-            featureWeightSquare[j] = weightSquareSum - (missingWeightSquare == null ? 0.0 : missingWeightSquare[j]);
-            fullMean[j] = shift[j] + shiftedMean[j];
+            featureWeight[j] = weightSum - (missingWeight == null ? 0.0 : missingWeight[s]);
+            featureWeightSquare[j] = weightSquareSum - (missingWeightSquare == null ? 0.0 : missingWeightSquare[s]);
+            fullMean[j] = shift[s] + shiftedMean[s];
             if (seenWeight != null) {
-                double seen = seenWeight[j];
+                double seen = seenWeight[s];
                 double zeros = featureWeight[j] - seen;
-                boolean hasZeros = featureCount[j] > seenCount[j];
+                boolean hasZeros = featureCount[j] > seenCount[s];
                 if (seen == 0.0) {
                     fullMean[j] = 0.0;
                     fullVariance[j] = 0.0;
@@ -558,6 +865,25 @@ public final class FastFeatureSummary implements FeatureAccumulator {
         }
         return new FeatureStatistics.Moments(count, featureCount, featureWeight, featureWeightSquare, fullMean,
                 fullVariance);
+    }
+
+    /**
+     * Spark ships a task's summary to the driver serialised: the touched-only form writes its slots in use only, and the
+     * table is rebuilt from them on reading.
+     */
+    private void writeObject(ObjectOutputStream out) throws IOException {
+        if (slotKeys != null && shift.length > touched) {
+            resizeSlots(touched);
+        }
+        out.defaultWriteObject();
+        out.writeBoolean(slotKeys != null);
+    }
+
+    private void readObject(ObjectInputStream in) throws IOException, ClassNotFoundException {
+        in.defaultReadObject();
+        if (in.readBoolean()) {
+            rehash(Math.max(2 * INITIAL_SLOTS, Integer.highestOneBit(Math.max(1, 2 * touched - 1)) << 1));
+        }
     }
 
     @Override

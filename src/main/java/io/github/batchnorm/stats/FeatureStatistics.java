@@ -46,11 +46,15 @@ public final class FeatureStatistics {
      */
     public FeatureStatistics(long rowCount, long[] count, double[] weightSum, double[] weightSquareSum, double[] mean,
             double[] variance) {
-        this(rowCount, count, weightSum, weightSquareSum, mean, variance, null);
+        this(rowCount, count, weightSum, weightSquareSum, mean, variance, null, false);
     }
 
+    /**
+     * @param adopt whether the arrays are fresh and owned by no one else, so they are kept rather than copied: a fit's
+     *     statistics of 2^24 features are six arrays of 128 MB each, and a copy doubles the driver's peak
+     */
     private FeatureStatistics(long rowCount, long[] count, double[] weightSum, double[] weightSquareSum, double[] mean,
-            double[] variance, VarianceMode runningMode) {
+            double[] variance, VarianceMode runningMode, boolean adopt) {
         boolean exact = runningMode == null;
         if (rowCount < (exact ? 1 : 0)) {
             throw new IllegalArgumentException("rowCount must be >= " + (exact ? 1 : 0) + " but was " + rowCount);
@@ -82,11 +86,11 @@ public final class FeatureStatistics {
             }
         }
         this.rowCount = rowCount;
-        this.count = count.clone();
-        this.weightSum = weightSum.clone();
-        this.weightSquareSum = weightSquareSum.clone();
-        this.mean = mean.clone();
-        this.variance = variance.clone();
+        this.count = adopt ? count : count.clone();
+        this.weightSum = adopt ? weightSum : weightSum.clone();
+        this.weightSquareSum = adopt ? weightSquareSum : weightSquareSum.clone();
+        this.mean = adopt ? mean : mean.clone();
+        this.variance = adopt ? variance : variance.clone();
         this.runningMode = runningMode;
     }
 
@@ -108,7 +112,7 @@ public final class FeatureStatistics {
     public static FeatureStatistics running(long rowCount, long[] count, double[] weightSum, double[] weightSquareSum,
             double[] mean, double[] variance, VarianceMode mode) {
         return new FeatureStatistics(rowCount, count, weightSum, weightSquareSum, mean, variance,
-                Objects.requireNonNull(mode, "mode"));
+                Objects.requireNonNull(mode, "mode"), false);
     }
 
     /**
@@ -348,9 +352,12 @@ public final class FeatureStatistics {
             this.variance = variance;
         }
 
-        /** Exact statistics; fails as the constructor does if a feature has no value. */
+        /**
+         * Exact statistics that take over these arrays (the moments must not be used afterwards); fails as the
+         * constructor does if a feature has no value.
+         */
         FeatureStatistics toStatistics() {
-            return new FeatureStatistics(rowCount, count, weightSum, weightSquareSum, mean, variance);
+            return new FeatureStatistics(rowCount, count, weightSum, weightSquareSum, mean, variance, null, true);
         }
     }
 

@@ -20,10 +20,16 @@ import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.ml.Pipeline;
 import org.apache.spark.ml.PipelineModel;
 import org.apache.spark.ml.PipelineStage;
+import io.github.batchnorm.stats.FastFeatureSummary;
+import java.io.ByteArrayOutputStream;
+import java.io.ObjectOutputStream;
+import java.util.BitSet;
+import org.apache.spark.ml.feature.FeatureHasher;
 import org.apache.spark.ml.feature.StandardScaler;
 import org.apache.spark.ml.feature.StandardScalerModel;
 import org.apache.spark.ml.feature.VectorAssembler;
 import org.apache.spark.ml.linalg.SQLDataTypes;
+import org.apache.spark.ml.linalg.SparseVector;
 import org.apache.spark.ml.linalg.Vector;
 import org.apache.spark.ml.linalg.Vectors;
 import org.apache.spark.sql.Column;
@@ -60,6 +66,9 @@ public final class Benchmark implements Callable<Integer> {
         SPARSE_1M_X_10K("sparse 1,000,000 x 10,000, 1% non-zero", Kind.SPARSE, 1_000_000, 10_000, 0.01),
         SCALAR_5M_X_10("5,000,000 rows x 10 scalar columns", Kind.SCALAR, 5_000_000, 10, 1.0),
         SPARSE_100K_X_1M("sparse 100,000 x 1,000,000, 20 non-zeros per row", Kind.SPARSE, 100_000, 1_000_000, 2e-5),
+        HASHED_2_20("hashed 200,000 rows x 20 strings to 2^20", Kind.HASHED, 200_000, 1 << 20, 0.0),
+        HASHED_2_24("hashed 200,000 rows x 20 strings to 2^24", Kind.HASHED, 200_000, 1 << 24, 0.0),
+        HASHED_2_28("hashed 200,000 rows x 20 strings to 2^28", Kind.HASHED, 200_000, 1 << 28, 0.0),
         GROUPED_4M_X_8_10K("4,000,000 rows x 8 columns, 10,000 skewed groups", Kind.GROUPED, 4_000_000, 8, 10_000),
         GROUPED_4M_X_8_1M("4,000,000 rows x 8 columns, 1,000,000 skewed groups", Kind.GROUPED, 4_000_000, 8,
                 1_000_000),
@@ -68,7 +77,8 @@ public final class Benchmark implements Callable<Integer> {
         QUICK_SCALAR("quick: 20,000 rows x 5 scalar columns", Kind.SCALAR, 20_000, 5, 1.0),
         PARQUET_4M_X_16("Parquet on disk, 4,000,000 rows x 16 double columns", Kind.PARQUET, 4_000_000, 16, 1.0),
         QUICK_PARQUET("quick: Parquet on disk, 20,000 rows x 4 double columns", Kind.PARQUET, 20_000, 4, 1.0),
-        QUICK_GROUPED("quick: 20,000 rows x 4 columns, 500 skewed groups", Kind.GROUPED, 20_000, 4, 500);
+        QUICK_GROUPED("quick: 20,000 rows x 4 columns, 500 skewed groups", Kind.GROUPED, 20_000, 4, 500),
+        QUICK_HASHED("quick: hashed 10,000 rows x 20 strings to 2^20", Kind.HASHED, 10_000, 1 << 20, 0.0);
 
         final String label;
         final Kind kind;
@@ -102,7 +112,11 @@ public final class Benchmark implements Callable<Integer> {
     }
 
     /** PARQUET: the scalar columns written once to Parquet files (and as one array column), read back uncached. */
-    enum Kind { DENSE, SPARSE, SCALAR, PARQUET, GROUPED }
+    enum Kind { DENSE, SPARSE, SCALAR, PARQUET, GROUPED, HASHED }
+
+    /** String columns of the hashed shapes, and the distinct values of each: high-cardinality categories. */
+    static final int HASHED_COLUMNS = 20;
+    static final int HASHED_CARDINALITY = 100_000;
 
     @Option(names = "--quick", description = "Tiny shapes only, in seconds.")
     boolean quick;
@@ -130,6 +144,11 @@ public final class Benchmark implements Callable<Integer> {
 
     @Option(names = "--output", defaultValue = "target/benchmark.md", description = "Default: ${DEFAULT-VALUE}.")
     Path output;
+
+    @Option(names = "--without-standard-scaler", description = "Leave StandardScaler out of the hashed shapes: beyond"
+            + " about 2^22 features its dense per-task summary does not fit a 2 GB heap, and an executor's out-of-memory"
+            + " error ends a local Spark.")
+    boolean withoutStandardScaler;
 
     private SparkSession spark;
     private final List<String> table = new ArrayList<>();
@@ -192,6 +211,8 @@ public final class Benchmark implements Callable<Integer> {
             runParquet(shape);
         } else if (shape.kind == Kind.GROUPED) {
             runGrouped(shape);
+        } else if (shape.kind == Kind.HASHED) {
+            runHashed(shape);
         } else {
             runVector(shape);
         }
@@ -434,6 +455,89 @@ public final class Benchmark implements Callable<Integer> {
         contenders.put("window functions", () -> noop(data.select(windowColumns)));
         report(shape, "fit + transform to noop", measure(contenders), null, "window functions");
         data.unpersist(true);
+    }
+
+    /**
+     * The click-through shape: {@link #HASHED_COLUMNS} string columns hashed by Spark's {@code FeatureHasher} into
+     * {@code shape.features} dimensions, about 20 non-zeros per row, fitted and scaled without centring (centring would
+     * make the rows dense). Also reports what one task's summary holds: the features it touched and its serialised
+     * bytes per touched feature.
+     */
+    private void runHashed(Shape shape) {
+        String[] columns = new String[HASHED_COLUMNS];
+        for (int c = 0; c < columns.length; c++) {
+            columns[c] = "s" + c;
+        }
+        Dataset<Row> strings = hashedStrings(shape, columns);
+        Dataset<Row> data = new FeatureHasher().setInputCols(columns).setOutputCol("features")
+                .setNumFeatures(shape.features).transform(strings).select("features")
+                .persist(StorageLevel.MEMORY_ONLY());
+        data.count();
+        reportTaskSummary(shape, data);
+        BatchNormalization batchNorm = new BatchNormalization().setInputCol("features").setOutputCol("normalized")
+                .setCenter(false);
+        StandardScaler scaler = new StandardScaler().setInputCol("features").setOutputCol("normalized")
+                .setWithMean(false).setWithStd(true);
+        Map<String, Runnable> fit = new LinkedHashMap<>();
+        fit.put("BatchNormalization.fit", () -> batchNorm.fit(data));
+        if (!withoutStandardScaler) {
+            fit.put("StandardScaler.fit", () -> scaler.fit(data));
+        }
+        fit.put("scan floor (sum every value)", () -> scanFloor(data));
+        report(shape, "fit", measure(fit), withoutStandardScaler ? null : "StandardScaler.fit",
+                "scan floor (sum every value)");
+
+        BatchNormalizationModel ours = batchNorm.fit(data);
+        Map<String, Runnable> transform = new LinkedHashMap<>();
+        transform.put("BatchNormalizationModel.transform", () -> noop(ours.transform(data)));
+        if (!withoutStandardScaler) {
+            StandardScalerModel theirs = scaler.fit(data);
+            transform.put("StandardScalerModel.transform", () -> noop(theirs.transform(data)));
+        }
+        transform.put("column unchanged (floor)", () -> noop(data.withColumn("normalized", functions.col("features"))));
+        report(shape, "transform to noop (scale only)", measure(transform),
+                withoutStandardScaler ? null : "StandardScalerModel.transform", "column unchanged (floor)");
+        data.unpersist(true);
+    }
+
+    /** Rows of string columns, each value one of {@link #HASHED_CARDINALITY} per column, from a fixed seed. */
+    private Dataset<Row> hashedStrings(Shape shape, String[] columns) {
+        List<Column> values = new ArrayList<>();
+        for (int c = 0; c < columns.length; c++) {
+            values.add(functions.concat(functions.lit("c" + c + "_"), functions.floor(functions.rand(100 + c)
+                    .multiply(HASHED_CARDINALITY)).cast("long").cast("string")).as(columns[c]));
+        }
+        return spark.range(0, shape.rows, 1, partitions).select(values.toArray(new Column[0]));
+    }
+
+    /**
+     * Folds each partition into a fast summary, as a fit's task does, and reports the largest task's touched features,
+     * its serialised size (what Spark ships to the driver) and that size per touched feature.
+     */
+    private void reportTaskSummary(Shape shape, Dataset<Row> data) {
+        int features = shape.features;
+        List<long[]> perTask = data.javaRDD().mapPartitions(rows -> {
+            FastFeatureSummary summary = new FastFeatureSummary();
+            BitSet touched = new BitSet();
+            while (rows.hasNext()) {
+                SparseVector vector = ((Vector) rows.next().get(0)).toSparse();
+                summary.addSparse(features, vector.indices(), vector.values(), vector.indices().length, 1.0);
+                for (int index : vector.indices()) {
+                    touched.set(index);
+                }
+            }
+            ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+            try (ObjectOutputStream out = new ObjectOutputStream(bytes)) {
+                out.writeObject(summary);
+            }
+            return List.of(new long[] {touched.cardinality(), bytes.size()}).iterator();
+        }).collect();
+        long[] largest = perTask.stream().max(java.util.Comparator.comparingLong(task -> task[1])).orElseThrow();
+        String row = String.format(Locale.ROOT, "| %s | task summary | largest of %d tasks: %,d touched features, %,d"
+                + " bytes serialised | %.1f bytes per touched feature | | |", shape.label, perTask.size(), largest[0],
+                largest[1], (double) largest[1] / largest[0]);
+        table.add(row);
+        System.out.println(row);
     }
 
     /** Warm-up runs of each contender, then rounds in which every contender runs once; returns the medians. */

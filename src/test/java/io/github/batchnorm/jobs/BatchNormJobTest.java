@@ -208,6 +208,8 @@ class BatchNormJobTest {
         assertEquals(List.of("a", "b", "c"), List.of(new ObjectMapper().treeToValue(json.get("inputCols"), String[].class)));
         assertEquals(0.001, json.get("epsilon").doubleValue());
         assertEquals("sample", json.get("varianceMode").textValue());
+        assertEquals(3, json.get("storedFeatures").longValue(), "every column has values other than zero");
+        assertEquals(0, json.get("implicitFeatures").longValue());
         for (int j = 0; j < 3; j++) {
             // The JSON prints the saved model's doubles exactly, and those match the reference (checked above).
             assertEquals(ROWS, json.get("count").get(j).longValue());

@@ -330,7 +330,11 @@ abstract class AccumulatorLaws<A extends FeatureAccumulator> {
      * three when the sequence holds a block, within one row of a multiple of 256 that fits in it.
      */
     static Split split(SplittableRandom random) {
-        RowSequence rows = sequence(random);
+        return split(random, sequence(random));
+    }
+
+    /** {@code rows} cut as {@link #split(SplittableRandom)} cuts its sequence. */
+    static Split split(SplittableRandom random, RowSequence rows) {
         int blockRows = FastFeatureSummary.BLOCK_ROWS;
         List<Integer> lengths = new ArrayList<>();
         for (int p = random.nextInt(1, 6); p > 0; p--) {

@@ -28,8 +28,13 @@ class FastFeatureSummaryTest {
         return summary;
     }
 
+    /** A summary with the fit's switch to dense, but touched-only from a sparse first row at any dimension. */
+    private static FastFeatureSummary touchedOnlyFirst() {
+        return FastFeatureSummary.withDenseShare(1.0 / FastFeatureSummary.DENSE_FROM_SHARE);
+    }
+
     private static FastFeatureSummary sparse(double[][] rows, int from, int to) {
-        FastFeatureSummary summary = new FastFeatureSummary();
+        FastFeatureSummary summary = touchedOnlyFirst();
         for (int i = from; i < to; i++) {
             List<Integer> indices = new ArrayList<>();
             List<Double> values = new ArrayList<>();
@@ -315,6 +320,131 @@ class FastFeatureSummaryTest {
         assertArrayEquals(new long[] {3, 2}, statistics.count());
         assertArrayEquals(new double[] {2.0 / 3.0, 2.0}, statistics.mean(), 1e-15);
         assertArrayEquals(new double[] {2.0 / 9.0, 4.0}, statistics.variance(VarianceMode.POPULATION), 1e-15);
+    }
+
+    @Test
+    void aWideSparseSummaryHoldsOnlyTheFeaturesItTouchedAndFoldsInTheZerosOfTheRest() {
+        int wide = 1 << 24;
+        // Rows 0..99 each touch 3 features of 2^24: 7 (1, 2, 3, ...), 2^24 - 1 (always 5) and one of 40 others.
+        FastFeatureSummary summary = new FastFeatureSummary();
+        for (int i = 0; i < 100; i++) {
+            int other = 1000 + 4099 * (i % 40);
+            summary.addSparse(wide, new int[] {7, other, wide - 1}, new double[] {i + 1, -2.0, 5.0});
+        }
+        assertTrue(summary.isTouchedOnly());
+        assertEquals(42, summary.heldFeatures());
+        FeatureStatistics.Moments moments = summary.moments();
+        // Feature 7: 1..100, mean 50.5, population variance (100^2 - 1) / 12.
+        assertEquals(50.5, moments.mean[7]);
+        assertRelative((100.0 * 100.0 - 1.0) / 12.0, moments.variance[7], TIGHT, "variance of feature 7");
+        assertEquals(5.0, moments.mean[wide - 1]);
+        assertEquals(0.0, moments.variance[wide - 1]);
+        // Each of the 40 others: -2 in 100/40 = 2.5 rows on average; exactly 3 rows for i % 40 < 20, else 2.
+        assertRelative(-2.0 * 3 / 100, moments.mean[1000], TIGHT, "mean of a feature touched 3 times");
+        double p = 0.03;
+        assertRelative(4.0 * p * (1 - p), moments.variance[1000], TIGHT, "variance of a feature touched 3 times");
+        assertEquals(0.0, moments.mean[8]);
+        assertEquals(0.0, moments.variance[8]);
+        assertEquals(100, moments.count[8], "an untouched feature saw a zero in every row");
+        assertEquals(100.0, moments.weightSum[8]);
+    }
+
+    @Test
+    void aTouchedOnlySummaryTravelsSerialisedInAFewDozenBytesPerTouchedFeatureAndGoesOnAsBefore() throws Exception {
+        int wide = 1 << 22;
+        SplittableRandom random = new SplittableRandom(5);
+        FastFeatureSummary summary = new FastFeatureSummary();
+        for (int i = 0; i < 1000; i++) {
+            int[] indices = random.ints(0, wide).distinct().limit(20).sorted().toArray();
+            summary.addSparse(wide, indices, random.doubles(20, -3, 7).toArray());
+        }
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+        try (java.io.ObjectOutputStream out = new java.io.ObjectOutputStream(bytes)) {
+            out.writeObject(summary);
+        }
+        // A touched feature's slot is five 8-byte values and its 4-byte index: 44 bytes, and no table.
+        int touched = summary.heldFeatures();
+        assertTrue(bytes.size() < 44L * touched + 1000, bytes.size() + " bytes for " + touched + " touched features");
+        FastFeatureSummary copy;
+        try (java.io.ObjectInputStream in = new java.io.ObjectInputStream(
+                new java.io.ByteArrayInputStream(bytes.toByteArray()))) {
+            copy = (FastFeatureSummary) in.readObject();
+        }
+        assertTrue(copy.isTouchedOnly());
+        for (int i = 0; i < 200; i++) {
+            int[] indices = random.ints(0, 64).distinct().limit(5).sorted().toArray();
+            double[] values = random.doubles(5, -1, 1).toArray();
+            summary.addSparse(wide, indices, values);
+            copy.addSparse(wide, indices, values);
+        }
+        FeatureStatistics.Moments expected = summary.moments();
+        FeatureStatistics.Moments actual = copy.moments();
+        assertArrayEquals(expected.mean, actual.mean);
+        assertArrayEquals(expected.variance, actual.variance);
+        assertArrayEquals(expected.count, actual.count);
+    }
+
+    @Test
+    void theTouchedOnlyFormSwitchesToDenseJustAboveAQuarterOfTheFeatures() {
+        int features = 64;
+        int limit = features / FastFeatureSummary.DENSE_FROM_SHARE;
+        FastFeatureSummary summary = touchedOnlyFirst();
+        for (int j = 0; j < limit; j++) {
+            summary.addSparse(features, new int[] {j}, new double[] {j + 1.0});
+        }
+        assertTrue(summary.isTouchedOnly(), "at the limit");
+        assertEquals(limit, summary.heldFeatures());
+        summary.addSparse(features, new int[] {0, 3}, new double[] {2.0, 4.0});
+        assertTrue(summary.isTouchedOnly(), "touching held features again adds none");
+        summary.addSparse(features, new int[] {limit}, new double[] {1.0});
+        assertFalse(summary.isTouchedOnly(), "one above the limit");
+        assertEquals(features, summary.heldFeatures());
+
+        FastFeatureSummary denseRow = touchedOnlyFirst().addSparse(features, new int[] {1}, new double[] {1.0});
+        assertTrue(denseRow.isTouchedOnly());
+        denseRow.add(new double[features]);
+        assertFalse(denseRow.isTouchedOnly(), "a dense row makes the summary dense");
+    }
+
+    @Test
+    void aSummaryOfAtMostTwoToTheTwentyFeaturesIsDenseFromItsFirstSparseRowAndAWiderOneTouchedOnly() {
+        int limit = 1 << 20;
+        FastFeatureSummary atLimit = new FastFeatureSummary().addSparse(limit, new int[] {5}, new double[] {2.0});
+        assertFalse(atLimit.isTouchedOnly(), "2^20 features");
+        assertEquals(limit, atLimit.heldFeatures());
+        FastFeatureSummary wider = new FastFeatureSummary().addSparse(limit + 1, new int[] {5}, new double[] {2.0});
+        assertTrue(wider.isTouchedOnly(), "2^20 + 1 features");
+        assertEquals(1, wider.heldFeatures());
+
+        // Dense from the start or touched-only first, the same rows give the same bits.
+        double[][] rows = Data.sparse(41, 300, 512, 0.02);
+        FastFeatureSummary denseFirst = new FastFeatureSummary();
+        FastFeatureSummary touchedFirst = sparse(rows, 0, 0);
+        for (double[] row : rows) {
+            int[] indices = java.util.stream.IntStream.range(0, row.length).filter(j -> row[j] != 0.0).toArray();
+            double[] values = java.util.Arrays.stream(indices).mapToDouble(j -> row[j]).toArray();
+            denseFirst.addSparse(row.length, indices, values);
+            touchedFirst.addSparse(row.length, indices, values);
+        }
+        assertFalse(denseFirst.isTouchedOnly());
+        FeatureStatistics expected = touchedFirst.toStatistics();
+        FeatureStatistics actual = denseFirst.toStatistics();
+        assertArrayEquals(expected.mean(), actual.mean());
+        assertArrayEquals(expected.variance(VarianceMode.POPULATION), actual.variance(VarianceMode.POPULATION));
+        assertArrayEquals(expected.count(), actual.count());
+        assertMatchesReference(rows, actual);
+    }
+
+    @Test
+    void mergingATouchedOnlySummaryIntoADenseOneGivesTheStatisticsOfBoth() {
+        double[][] rows = Data.sparse(33, 120, 256, 0.001);
+        FastFeatureSummary merged = dense(rows, 0, 60).merge(sparse(rows, 60, 120));
+        FastFeatureSummary other = sparse(rows, 60, 120);
+        assertTrue(other.isTouchedOnly(), "60 rows at density 0.001 touch fewer than 64 of 256 features");
+        assertMatchesReference(rows, merged.toStatistics());
+        FastFeatureSummary reversed = sparse(rows, 60, 120).merge(dense(rows, 0, 60));
+        assertFalse(reversed.isTouchedOnly());
+        assertMatchesReference(rows, reversed.toStatistics());
     }
 
     private static double[][] column(double[] values) {

@@ -36,7 +36,9 @@ public final class RowSequence {
         /** Every path equally likely. */
         ANY,
         /** Only the two paths with missing values: with few rows, a feature may have no value at all. */
-        MISSING_ONLY
+        MISSING_ONLY,
+        /** Only the two sparse paths: the fast accumulator keeps its touched-only form throughout. */
+        SPARSE_ONLY
     }
 
     /** How rows are weighted. */
@@ -182,6 +184,7 @@ public final class RowSequence {
             case MOSTLY_DENSE -> random.nextDouble() < 0.97 ? Path.DENSE : Path.values()[random.nextInt(1, 4)];
             case ANY -> Path.values()[random.nextInt(4)];
             case MISSING_ONLY -> random.nextBoolean() ? Path.DENSE_WITH_MISSING : Path.SPARSE_WITH_MISSING;
+            case SPARSE_ONLY -> random.nextBoolean() ? Path.SPARSE : Path.SPARSE_WITH_MISSING;
         };
     }
 
