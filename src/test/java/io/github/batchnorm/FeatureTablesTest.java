@@ -303,8 +303,8 @@ class FeatureTablesTest {
         BatchNormalizationModel model = new BatchNormalization().setOutputCol("y")
                 .fit(arrays(new double[][] {{1, 2, 3}, {4, 5, 7}}, false));
         Exception failure = assertThrows(Exception.class, () -> model.transform(ragged).collectAsList());
-        assertTrue(rootMessage(failure).contains("Input column 'features' has an array of length 2, but the model was"
-                + " fitted on 3 features."), rootMessage(failure));
+        assertTrue(Expect.messagesOf(failure).contains("Input column 'features' has an array of length 2, but the model was"
+                + " fitted on 3 features."), Expect.messagesOf(failure));
     }
 
     @Test
@@ -394,8 +394,8 @@ class FeatureTablesTest {
                 + " handleInvalid to 'skip'.*"), fitMessage);
         BatchNormalizationModel model = estimator.setHandleInvalid("keep").fit(data).setHandleInvalid("error");
         Exception failure = assertThrows(Exception.class, () -> model.transform(data).collectAsList());
-        assertTrue(rootMessage(failure).matches("(?s).*Input column '(a|b)' has an invalid value (null|NaN|Infinity|"
-                + "-Infinity)\\. Set handleInvalid.*"), rootMessage(failure));
+        assertTrue(Expect.messagesOf(failure).matches("(?s).*Input column '(a|b)' has an invalid value (null|NaN|Infinity|"
+                + "-Infinity)\\. Set handleInvalid.*"), Expect.messagesOf(failure));
         Dataset<Row> clean = data.filter("id >= 6");
         assertEquals(6, model.transform(clean).count(), "valid rows transform fine under error");
     }
@@ -531,14 +531,6 @@ class FeatureTablesTest {
         assertEquals("Weight column 'nope' does not exist. Available columns: id, b, s, i, l, f, d, m, w.",
                 Expect.illegalArgument(() -> new BatchNormalization().setInputCols("d").setOutputCols("o").setWeightCol("nope")
                         .fit(typedTable)));
-    }
-
-    private static String rootMessage(Throwable failure) {
-        StringBuilder messages = new StringBuilder();
-        for (Throwable cause = failure; cause != null; cause = cause.getCause()) {
-            messages.append(cause.getMessage()).append('\n');
-        }
-        return messages.toString();
     }
 
     @Test

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.batchnorm.spark.GroupedNormalizer;
 import io.github.batchnorm.testing.ExactReference;
+import io.github.batchnorm.testing.Expect;
 import io.github.batchnorm.testing.SparkTestSession;
 import io.github.batchnorm.testing.Tolerance;
 import java.sql.Date;
@@ -14,7 +15,6 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
 import java.util.SplittableRandom;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.spark.ml.linalg.SQLDataTypes;
@@ -212,7 +212,7 @@ class GroupedNormalizationTest {
         assertTrue(unseen > 0);
 
         Exception error = assertThrows(Exception.class, () -> model.transform(data).select("y0").collectAsList());
-        assertTrue(messages(error).contains("Group (store=s3) was not seen in the fit"), messages(error));
+        assertTrue(Expect.messagesOf(error).contains("Group (store=s3) was not seen in the fit"), Expect.messagesOf(error));
 
         assertEquals(samples.size() - unseen, model.copy(new org.apache.spark.ml.param.ParamMap())
                 .setHandleUnseenGroup("skip").transform(data).count());
@@ -332,14 +332,6 @@ class GroupedNormalizationTest {
         double allowed = 1e-9 * Math.abs(expected) + 8 * Math.ulp(x) / spread;
         assertTrue(Math.abs(actual - expected) <= allowed, what + ": expected " + expected + " but was " + actual
                 + " (difference " + Math.abs(actual - expected) + ", allowed " + allowed + ")");
-    }
-
-    private static String messages(Throwable error) {
-        StringBuilder text = new StringBuilder();
-        for (Throwable t = error; t != null && !Objects.equals(t, t.getCause()); t = t.getCause()) {
-            text.append(t.getMessage()).append('\n');
-        }
-        return text.toString();
     }
 
     private static void assertMessage(String expected, org.junit.jupiter.api.function.Executable action) {

@@ -256,7 +256,7 @@ class InverseTransformTest {
         assertEquals(1, model.setHandleInvalid("skip").inverseTransform(normalized).count(), "the row is dropped");
         Exception failure = assertThrows(Exception.class,
                 () -> model.setHandleInvalid("error").inverseTransform(normalized).collectAsList());
-        assertTrue(String.valueOf(failure.getMessage()).contains("Input column 'b_bn' has an invalid value NaN."),
-                failure.getMessage());
+        String messages = Expect.messagesOf(failure);
+        assertTrue(messages.contains("Input column 'b_bn' has an invalid value NaN."), messages);
     }
 }

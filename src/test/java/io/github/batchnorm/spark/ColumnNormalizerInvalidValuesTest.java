@@ -1,7 +1,6 @@
 package io.github.batchnorm.spark;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -9,6 +8,7 @@ import io.github.batchnorm.BatchNormalization;
 import io.github.batchnorm.BatchNormalizationModel;
 import io.github.batchnorm.stats.AffineCoefficients;
 import io.github.batchnorm.testing.Data;
+import io.github.batchnorm.testing.Expect;
 import io.github.batchnorm.testing.SparkTestSession;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -190,12 +190,7 @@ class ColumnNormalizerInvalidValuesTest {
     private static String failureOf(BatchNormalizationModel model, Dataset<Row> data) {
         Exception failure = assertThrows(Exception.class, () -> model.transform(data).write().format("noop")
                 .mode("overwrite").save());
-        StringBuilder messages = new StringBuilder();
-        for (Throwable cause = failure; cause != null; cause = cause.getCause()) {
-            messages.append(cause.getMessage()).append('\n');
-        }
-        assertNotNull(failure);
-        return messages.toString();
+        return Expect.messagesOf(failure);
     }
 
     private static String[] names(String prefix) {

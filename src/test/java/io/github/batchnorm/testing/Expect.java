@@ -24,6 +24,18 @@ public final class Expect {
     }
 
     /**
+     * The messages of a failure and of its causes, one a line. A value's error raised inside a task reaches the caller
+     * wrapped by Spark, and how much of the cause the wrapper's own message repeats differs between Spark lines.
+     */
+    public static String messagesOf(Throwable failure) {
+        StringBuilder messages = new StringBuilder();
+        for (Throwable cause = failure; cause != null && cause != cause.getCause(); cause = cause.getCause()) {
+            messages.append(cause.getMessage()).append('\n');
+        }
+        return messages.toString();
+    }
+
+    /**
      * Runs {@code action}, which must throw an {@link IllegalArgumentException}, and returns how many Spark jobs it started
      * first: zero shows that validation happened before any work.
      *
