@@ -93,7 +93,15 @@ public final class GroupedNormalizer {
             sub = functions.coalesce(sub, functions.lit(settings.global().mean()));
             scale = functions.coalesce(scale, functions.lit(settings.global().scale()));
         }
-        Column unseen = "error".equals(settings.handleUnseenGroup()) ? unseenError(groupCols) : null;
+        boolean unseenFails = "error".equals(settings.handleUnseenGroup());
+        if (unseenFails && input.kind() == FeatureInput.Kind.SCALARS) {
+            // Checked once per row, in a projection of its own, rather than in every output column: repeated in each
+            // column, the check and its message made the transform several times slower (measured with 8 columns).
+            joined = joined.withColumn(SUB, functions.when(functions.col(SEEN).isNull(), unseenError(groupCols)
+                    .cast(DataTypes.createArrayType(DataTypes.DoubleType, true))).otherwise(sub));
+            sub = functions.col(SUB);
+        }
+        Column unseen = unseenFails && input.kind() != FeatureInput.Kind.SCALARS ? unseenError(groupCols) : null;
         List<Column> columns = new ArrayList<>();
         for (String name : dataset.schema().fieldNames()) {
             columns.add(ColumnNames.col(name));

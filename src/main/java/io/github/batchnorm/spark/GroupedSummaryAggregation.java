@@ -121,11 +121,17 @@ public final class GroupedSummaryAggregation {
         }
         Dataset<?> rows = settings.handleInvalid() == HandleInvalid.SKIP ? dataset.filter(allFinite) : dataset;
         double[] shift = shifts(rows, values);
+        // Only under keep may a feature have fewer values than its group has rows (under error an invalid value is a
+        // NaN that counts, under skip its row is gone): elsewhere the group's row count serves, one aggregate less
+        // per feature.
+        boolean perFeatureCounts = settings.handleInvalid() == HandleInvalid.KEEP;
         List<Column> aggregates = new ArrayList<>();
         for (int j = 0; j < inputs.length; j++) {
             // avg is a plain sum divided by the count: summing x - shift, with the shift a value of the data, keeps data
             // such as 1e9 + N(0, 1) from losing its digits in the sum (var_pop needs no shift: it is Welford's update).
-            aggregates.add(functions.count(values[j]).as("c" + j));
+            if (perFeatureCounts) {
+                aggregates.add(functions.count(values[j]).as("c" + j));
+            }
             aggregates.add(functions.avg(values[j].minus(shift[j])).plus(shift[j]).as("m" + j));
             aggregates.add(functions.var_pop(values[j]).as("v" + j));
         }
@@ -137,8 +143,8 @@ public final class GroupedSummaryAggregation {
         Column[] means = new Column[inputs.length];
         Column[] variances = new Column[inputs.length];
         for (int j = 0; j < inputs.length; j++) {
-            counts[j] = functions.col("c" + j);
-            weights[j] = functions.col("c" + j).cast(DataTypes.DoubleType);
+            counts[j] = functions.col(perFeatureCounts ? "c" + j : GroupedStatistics.ROW_COUNT);
+            weights[j] = counts[j].cast(DataTypes.DoubleType);
             means[j] = functions.coalesce(functions.col("m" + j), functions.lit(0.0));
             variances[j] = functions.coalesce(functions.col("v" + j), functions.lit(0.0));
         }
