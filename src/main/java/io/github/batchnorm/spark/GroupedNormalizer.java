@@ -114,7 +114,7 @@ public final class GroupedNormalizer {
                 String[] inputs = input.inputCols();
                 for (int j = 0; j < inputs.length; j++) {
                     Column x = ColumnNames.col(inputs[j]).cast(DataTypes.DoubleType);
-                    Column y = affine(x, sub.getItem(j), scale.getItem(j), functions.lit(beta[j]), centering, inverse);
+                    Column y = affine(x, sub.apply(j), scale.apply(j), functions.lit(beta[j]), centering, inverse);
                     Column output = invalid(settings.handleInvalid(), x, y, InvalidValuesText.scalar(inputs[j]), null,
                             DataTypes.DoubleType);
                     columns.add(guard(unseen, output, DataTypes.DoubleType).as(outputs[j]));
@@ -151,14 +151,14 @@ public final class GroupedNormalizer {
         Column globalScale = functions.lit(settings.global().scale());
         boolean centering = settings.global().centering();
         Column scale = functions.transform(functions.col(GroupedStatistics.VARIANCE), (v, i) -> {
-            Column own = ownStatistics.and(weight.getItem(i).gt(0.0));
+            Column own = ownStatistics.and(weight.apply(i).gt(0.0));
             Column variance = settings.mode() == VarianceMode.POPULATION ? v
-                    : GroupedStatistics.sampleVariance(weight.getItem(i), weightSquare.getItem(i), v);
+                    : GroupedStatistics.sampleVariance(weight.apply(i), weightSquare.apply(i), v);
             Column root = functions.sqrt(variance.plus(settings.epsilon()));
             Column ownScale = settings.scaling()
-                    ? functions.when(root.equalTo(0.0), functions.lit(0.0)).otherwise(gamma.getItem(i).divide(root))
+                    ? functions.when(root.equalTo(0.0), functions.lit(0.0)).otherwise(gamma.apply(i).divide(root))
                     : functions.lit(1.0);
-            return functions.when(own, ownScale).otherwise(globalScale.getItem(i));
+            return functions.when(own, ownScale).otherwise(globalScale.apply(i));
         });
         List<Column> columns = new ArrayList<>();
         String[] groupCols = groups.groupCols();
@@ -171,11 +171,11 @@ public final class GroupedNormalizer {
         columns.add(functions.col(GroupedStatistics.ROW_COUNT));
         Column scaleColumn = functions.col(SCALE);
         Column sub = functions.transform(functions.col(GroupedStatistics.MEAN), (m, i) -> {
-            Column own = ownStatistics.and(weight.getItem(i).gt(0.0));
+            Column own = ownStatistics.and(weight.apply(i).gt(0.0));
             // A zero scale sends every x to beta; subtracting nothing keeps a huge x from making (x - mean) * 0 NaN.
-            Column ownSub = centering ? functions.when(scaleColumn.getItem(i).equalTo(0.0), functions.lit(0.0))
+            Column ownSub = centering ? functions.when(scaleColumn.apply(i).equalTo(0.0), functions.lit(0.0))
                     .otherwise(m) : functions.lit(0.0);
-            return functions.when(own, ownSub).otherwise(globalSub.getItem(i));
+            return functions.when(own, ownSub).otherwise(globalSub.apply(i));
         });
         List<Column> result = new ArrayList<>();
         for (int i = 0; i < groupCols.length; i++) {
@@ -262,7 +262,7 @@ public final class GroupedNormalizer {
         DataType outputType = DataTypes.createArrayType(elementType, true);
         Column normalized = functions.transform(array, (element, index) -> {
             Column x = element.cast(DataTypes.DoubleType);
-            Column y = affine(x, sub.getItem(index), scale.getItem(index), betas.getItem(index), centering, inverse);
+            Column y = affine(x, sub.apply(index), scale.apply(index), betas.apply(index), centering, inverse);
             if (input.floatElements()) {
                 y = y.cast(elementType);
             }

@@ -90,11 +90,11 @@ public final class GroupedStatistics {
         }
         columns.add(functions.col(ROW_COUNT).as(COUNT));
         Column weight = functions.col(WEIGHT_SUM);
-        columns.add(functions.transform(functions.col(MEAN), (m, i) -> functions.when(weight.getItem(i).gt(0.0), m))
+        columns.add(functions.transform(functions.col(MEAN), (m, i) -> functions.when(weight.apply(i).gt(0.0), m))
                 .as(MEAN));
-        columns.add(functions.transform(functions.col(VARIANCE), (v, i) -> functions.when(weight.getItem(i).gt(0.0),
+        columns.add(functions.transform(functions.col(VARIANCE), (v, i) -> functions.when(weight.apply(i).gt(0.0),
                 mode == VarianceMode.POPULATION ? v
-                        : sampleVariance(weight.getItem(i), functions.col(WEIGHT_SQUARE_SUM).getItem(i), v)))
+                        : sampleVariance(weight.apply(i), functions.col(WEIGHT_SQUARE_SUM).apply(i), v)))
                 .as(VARIANCE));
         return table.select(columns.toArray(new Column[0]));
     }
