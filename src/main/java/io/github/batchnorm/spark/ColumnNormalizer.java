@@ -195,10 +195,7 @@ public final class ColumnNormalizer {
                     .and(functions.forall(array, x -> isFinite(x.cast(DataTypes.DoubleType)))));
         }
         Column normalized = normalizeElements(array, input, coefficients, handleInvalid, inverse);
-        Column sizeError = functions.raise_error(functions.concat(
-                functions.lit("Input column '" + inputCol + "' has an array of length "),
-                functions.size(array).cast(DataTypes.StringType),
-                functions.lit(", but the model was fitted on " + numFeatures + " features.")));
+        Column sizeError = InvalidValues.arrayLengthError(inputCol, array, numFeatures);
         Column nullRow = handleInvalid == HandleInvalid.ERROR
                 ? functions.raise_error(functions.lit(InvalidValues.nullRow(inputCol, "array")))
                 : functions.lit(null);

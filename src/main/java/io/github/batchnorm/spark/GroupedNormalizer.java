@@ -274,10 +274,7 @@ public final class GroupedNormalizer {
             }
             return invalid(settings.handleInvalid(), x, y, message, element, elementType);
         });
-        Column sizeError = functions.raise_error(functions.concat(
-                functions.lit("Input column '" + inputCol + "' has an array of length "),
-                functions.size(array).cast(DataTypes.StringType),
-                functions.lit(", but the model was fitted on " + numFeatures + " features.")));
+        Column sizeError = InvalidValues.arrayLengthError(inputCol, array, numFeatures);
         Column nullRow = settings.handleInvalid() == HandleInvalid.ERROR
                 ? functions.raise_error(functions.lit(InvalidValues.nullRow(inputCol, "array")))
                 : functions.lit(null);
@@ -326,8 +323,7 @@ public final class GroupedNormalizer {
                 return null;
             }
             if (vector.size() != numFeatures) {
-                throw new IllegalArgumentException("Input column '" + inputCol + "' has a vector of size " + vector.size()
-                        + ", but the model was fitted on " + numFeatures + " features.");
+                throw new IllegalArgumentException(InvalidValues.vectorSize(inputCol, vector.size(), numFeatures));
             }
             double[] sub = subVector.toArray();
             double[] scale = scaleVector.toArray();

@@ -1,5 +1,9 @@
 package io.github.batchnorm.spark;
 
+import org.apache.spark.sql.Column;
+import org.apache.spark.sql.functions;
+import org.apache.spark.sql.types.DataTypes;
+
 /** The wording of invalid-value errors, shared by the fit and every transform path so users see one message. */
 final class InvalidValues {
     static final String ADVICE = " Set handleInvalid to 'skip' to drop such rows, or to 'keep' to leave such values out of"
@@ -16,6 +20,20 @@ final class InvalidValues {
     /** For an element of a vector or array column. */
     static String element(String column, int index, String value) {
         return "Input column '" + column + "' has an invalid value " + value + " at index " + index + "." + ADVICE;
+    }
+
+    /** For a Vector whose size is not the model's number of features. */
+    static String vectorSize(String column, int size, int numFeatures) {
+        return "Input column '" + column + "' has a vector of size " + size + ", but the model was fitted on "
+                + numFeatures + " features.";
+    }
+
+    /** Fails the query for an array whose length is not the model's number of features, giving the length it has. */
+    static Column arrayLengthError(String column, Column array, int numFeatures) {
+        return functions.raise_error(functions.concat(
+                functions.lit("Input column '" + column + "' has an array of length "),
+                functions.size(array).cast(DataTypes.StringType),
+                functions.lit(", but the model was fitted on " + numFeatures + " features.")));
     }
 
     /** For a null vector or array. */

@@ -91,8 +91,7 @@ public final class VectorNormalizer {
             }
             AffineCoefficients affine = coefficients.value();
             if (vector.size() != affine.numFeatures()) {
-                throw new IllegalArgumentException("Input column '" + inputCol + "' has a vector of size " + vector.size()
-                        + ", but the model was fitted on " + affine.numFeatures() + " features.");
+                throw new IllegalArgumentException(InvalidValues.vectorSize(inputCol, vector.size(), affine.numFeatures()));
             }
             if (vector instanceof DenseVector) {
                 double[] values = ((DenseVector) vector).values();
