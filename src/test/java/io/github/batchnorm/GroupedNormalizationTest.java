@@ -131,6 +131,7 @@ class GroupedNormalizationTest {
             }
         }
 
+        Map<List<Object>, ExactReference> references = new HashMap<>();
         WindowSpec window = Window.partitionBy("store", "day");
         Column[] expected = new Column[FEATURES.length + 1];
         expected[0] = functions.col("id");
@@ -150,8 +151,9 @@ class GroupedNormalizationTest {
                 Tolerance.assertClose(row.getDouble(4 + j), row.getDouble(1 + j), 1e-9, 1e-9, "row " + row);
             }
             Sample s = samples.get((int) row.getLong(0));
-            assertNormalized(reference(groups.get(s.key().subList(0, 2)), false), 0, s.x()[0], false,
-                    row.getDouble(1), "x0 of row " + s.id());
+            ExactReference reference = references.computeIfAbsent(s.key().subList(0, 2),
+                    key -> reference(groups.get(key), false));
+            assertNormalized(reference, 0, s.x()[0], false, row.getDouble(1), "x0 of row " + s.id());
         }
     }
 
@@ -160,6 +162,7 @@ class GroupedNormalizationTest {
         List<Sample> samples = samples(12, 3000, true);
         Dataset<Row> data = frame(samples);
         Map<List<Object>, List<Sample>> groups = byGroup(samples, 4);
+        Map<List<Object>, ExactReference> references = new HashMap<>();
         for (String inputCol : new String[] {"arr", "vec"}) {
             for (String summation : new String[] {"fast", "exact"}) {
                 BatchNormalizationModel model = new BatchNormalization().setInputCol(inputCol).setOutputCol("out")
@@ -169,7 +172,7 @@ class GroupedNormalizationTest {
                 Map<List<Object>, Row> fitted = new HashMap<>();
                 for (Row row : model.groupStatistics().collectAsList()) {
                     List<Object> key = java.util.Arrays.asList(row.get(0), row.get(1), row.get(2), row.get(3));
-                    ExactReference reference = reference(groups.get(key), true);
+                    ExactReference reference = references.computeIfAbsent(key, k -> reference(groups.get(k), true));
                     fitted.put(key, row);
                     for (int j = 0; j < FEATURES.length; j++) {
                         if (reference.weightSum(j) == 0.0) {
@@ -185,7 +188,8 @@ class GroupedNormalizationTest {
                 assertEquals(samples.size(), out.size());
                 for (Row row : out) {
                     Sample s = samples.get((int) row.getLong(0));
-                    ExactReference reference = reference(groups.get(s.key()), true);
+                    ExactReference reference = references.computeIfAbsent(s.key(),
+                            key -> reference(groups.get(key), true));
                     double[] y = inputCol.equals("vec") ? ((Vector) row.get(1)).toArray()
                             : row.<Double>getList(1).stream().mapToDouble(Double::doubleValue).toArray();
                     for (int j = 0; j < FEATURES.length; j++) {
@@ -236,12 +240,13 @@ class GroupedNormalizationTest {
                 .setGroupCols("store", "day").setMinGroupCount(120).fit(data);
         Map<List<Object>, List<Sample>> groups = byGroup(samples, 2);
         ExactReference all = ExactReference.of(samples.stream().map(s -> new double[] {s.x()[0]}).toArray(double[][]::new));
+        Map<List<Object>, ExactReference> references = new HashMap<>();
         int small = 0;
         for (Row row : model.transform(data).select("id", "y0").collectAsList()) {
             Sample s = samples.get((int) row.getLong(0));
             List<Sample> group = groups.get(s.key().subList(0, 2));
-            ExactReference reference = group.size() < 120 ? all
-                    : ExactReference.of(group.stream().map(g -> new double[] {g.x()[0]}).toArray(double[][]::new));
+            ExactReference reference = group.size() < 120 ? all : references.computeIfAbsent(s.key().subList(0, 2),
+                    key -> ExactReference.of(group.stream().map(g -> new double[] {g.x()[0]}).toArray(double[][]::new)));
             small += group.size() < 120 ? 1 : 0;
             assertNormalized(reference, 0, s.x()[0], false, row.getDouble(1),
                     "row " + s.id() + " of a group of " + group.size());
