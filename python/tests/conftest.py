@@ -51,6 +51,8 @@ def spark(connect: bool) -> Iterator[Any]:
         .config("spark.jars", spark_batchnorm.jar_path())
         .config("spark.ui.enabled", "false")
         .config("spark.sql.shuffle.partitions", "4")
+        # As for the Java tests (pom.xml's test.jvm.flags): a test JVM is short-lived, so C1 alone costs less CPU.
+        .config("spark.driver.extraJavaOptions", "-XX:TieredStopAtLevel=1 -XX:+UseParallelGC")
         .getOrCreate()
     )
     yield session
