@@ -53,6 +53,12 @@ public final class AffineCoefficients implements Serializable {
      */
     private transient volatile ZeroMap storedZeroForward;
     private transient volatile ZeroMap storedZeroInverse;
+    /**
+     * With only some features stored: an open-addressing table from feature to slot, at most half full, so that a
+     * non-zero finds its coefficients in one or two probes rather than a binary search's twenty-odd, most of them cache
+     * misses among millions of stored features. Built where first needed (on each executor), not broadcast.
+     */
+    private transient volatile SlotTable slotTable;
 
     private AffineCoefficients(int numFeatures, int[] storedFeatures, double implicitScale, double[] mean,
             double[] scale, double[] beta, boolean centering) {
@@ -63,6 +69,47 @@ public final class AffineCoefficients implements Serializable {
         this.scale = scale;
         this.beta = beta;
         this.centering = centering;
+    }
+
+    /** Feature to slot: {@code keys[h]} is a feature plus one (0: empty), {@code slots[h]} its slot. */
+    private static final class SlotTable {
+        final int[] keys;
+        final int[] slots;
+        final int mask;
+
+        SlotTable(int[] storedFeatures) {
+            int size = Integer.highestOneBit(Math.max(8, storedFeatures.length) * 2 - 1) << 1;
+            keys = new int[size];
+            slots = new int[size];
+            mask = size - 1;
+            for (int s = 0; s < storedFeatures.length; s++) {
+                int h = hash(storedFeatures[s], mask);
+                while (keys[h] != 0) {
+                    h = (h + 1) & mask;
+                }
+                keys[h] = storedFeatures[s] + 1;
+                slots[h] = s;
+            }
+        }
+
+        static int hash(int feature, int mask) {
+            int h = feature * 0x9E3779B9;
+            return (h ^ (h >>> 16)) & mask;
+        }
+
+        /** The slot of {@code feature}, or -1 if it is not stored. */
+        int slotOf(int feature) {
+            int key = feature + 1;
+            for (int h = hash(feature, mask); ; h = (h + 1) & mask) {
+                int found = keys[h];
+                if (found == key) {
+                    return slots[h];
+                }
+                if (found == 0) {
+                    return -1;
+                }
+            }
+        }
     }
 
     /** Stored features whose zero maps to something other than +0.0, with that value. */
@@ -246,7 +293,15 @@ public final class AffineCoefficients implements Serializable {
 
     /** The slot of {@code feature}'s coefficients, or a negative number for an implicit feature. */
     private int slotOf(int feature) {
-        return storedFeatures == null ? feature : Arrays.binarySearch(storedFeatures, feature);
+        if (storedFeatures == null) {
+            return feature;
+        }
+        SlotTable table = slotTable;
+        if (table == null) {
+            table = new SlotTable(storedFeatures);
+            slotTable = table;
+        }
+        return table.slotOf(feature);
     }
 
     /** The scale of {@code feature}. */
@@ -420,7 +475,7 @@ public final class AffineCoefficients implements Serializable {
      * Applies the map (or its inverse) to a sparse row and keeps the result sparse: the row's entries mapped, plus every
      * feature the row leaves out whose map of 0 is not +0.0. Without centering that is none; with centering it is the
      * stored features with a non-zero mean or beta (an implicit feature maps 0 to 0 both ways). The cost is the row's
-     * entries (each found among the stored features by binary search) plus those features; the bits are those of
+     * entries (each found among the stored features through a hash table) plus those features; the bits are those of
      * {@link #applySparseToDense} (or {@link #invertSparseToDense}) at every entry.
      *
      * @param indices the row's increasing feature indices
