@@ -126,22 +126,39 @@ public final class BatchNormalizationModel extends Model<BatchNormalizationModel
         return statistics;
     }
 
-    /** Per-feature mean of the fitted data. */
+    /**
+     * Per-feature mean of the fitted data: a sparse Vector of the stored features when the statistics store only some
+     * (every other feature's mean is 0), else a dense one.
+     */
     public Vector mean() {
+        if (!statistics.storesEveryFeature()) {
+            return Vectors.sparse(numFeatures(), statistics.storedFeatures(), statistics.storedMean());
+        }
         return Vectors.dense(statistics.mean());
     }
 
     /**
-     * Per-feature variance of the fitted data, in this model's {@code varianceMode}.
+     * Per-feature variance of the fitted data, in this model's {@code varianceMode}: sparse or dense as {@link #mean()}.
      *
      * @throws IllegalArgumentException if the statistics are running statistics in the other convention
      */
     public Vector variance() {
+        requireVarianceMode();
+        if (!statistics.storesEveryFeature()) {
+            return Vectors.sparse(numFeatures(), statistics.storedFeatures(),
+                    statistics.storedVariance(varianceModeValue()));
+        }
         return Vectors.dense(varianceValues());
     }
 
     /** The variance in {@code varianceMode}, or a message that says which convention running statistics have. */
     private double[] varianceValues() {
+        requireVarianceMode();
+        return statistics.variance(varianceModeValue());
+    }
+
+    /** Fails with a message that says which convention running statistics have, if it is not {@code varianceMode}. */
+    private void requireVarianceMode() {
         VarianceMode mode = varianceModeValue();
         if (!statistics.isExact() && statistics.storedVarianceMode() != mode) {
             throw new IllegalArgumentException("varianceMode is '" + mode + "', but this model's statistics are running"
@@ -149,7 +166,6 @@ public final class BatchNormalizationModel extends Model<BatchNormalizationModel
                     + statistics.storedVarianceMode() + " variance, which cannot be converted without the exact moments."
                     + " Set varianceMode to '" + statistics.storedVarianceMode() + "'.");
         }
-        return statistics.variance(mode);
     }
 
     /**
@@ -184,8 +200,17 @@ public final class BatchNormalizationModel extends Model<BatchNormalizationModel
         return filled;
     }
 
-    /** The map {@code y = (x - mean) * a + beta} that the current params and statistics reduce to. */
+    /**
+     * The map {@code y = (x - mean) * a + beta} that the current params and statistics reduce to. When the statistics
+     * store only some features and gamma and beta are the defaults, so do the coefficients (an implicit feature's map
+     * sends 0 to 0); per-feature gamma or beta, set by the user, make them store every feature.
+     */
     public AffineCoefficients coefficients() {
+        if (!statistics.storesEveryFeature() && getGamma().length == 0 && getBeta().length == 0) {
+            requireVarianceMode();
+            return AffineCoefficients.ofStored(numFeatures(), statistics.storedFeatures(), statistics.storedMean(),
+                    statistics.storedVariance(varianceModeValue()), getEpsilon(), getCenter(), getScale());
+        }
         return AffineCoefficients.of(statistics.mean(), varianceValues(), getGamma(), getBeta(), getEpsilon(), getCenter(),
                 getScale());
     }
@@ -220,7 +245,7 @@ public final class BatchNormalizationModel extends Model<BatchNormalizationModel
 
     @Override
     public StructType transformSchema(StructType schema) {
-        varianceValues();
+        requireVarianceMode();
         return StageSettings.resolve(this, schema, false)
                 .validateAndTransformSchema(schema, numFeatures(), getGamma(), getBeta());
     }
@@ -259,7 +284,7 @@ public final class BatchNormalizationModel extends Model<BatchNormalizationModel
                     + " merged into them exactly. Set momentum to update them as a moving average.");
         }
         if (moving) {
-            varianceValues();
+            requireVarianceMode();
         }
         if (groups != null) {
             return updateGroups(dataset, input, moving, mode);
@@ -329,9 +354,11 @@ public final class BatchNormalizationModel extends Model<BatchNormalizationModel
         FeatureInput input = StageSettings.resolveInverse(this, dataset.schema(), restoredCols);
         StructType outputSchema = input.validateAndTransformSchema(dataset.schema(), numFeatures(), getGamma(), getBeta());
         AffineCoefficients coefficients = coefficients();
-        int[] zero = coefficients.zeroScaleFeatures();
-        if (zero.length > 0) {
-            throw new IllegalArgumentException("Cannot invert the normalisation of " + featureNames(zero) + ": its scale"
+        long zeroCount = coefficients.zeroScaleFeatureCount();
+        if (zeroCount > 0) {
+            int[] zero = coefficients.zeroScaleFeatures(VectorText.SHOWN_VALUES);
+            throw new IllegalArgumentException("Cannot invert the normalisation of " + featureNames(zero, zeroCount)
+                    + ": its scale"
                     + " gamma / sqrt(variance + epsilon) is 0 (gamma is 0, or the variance and epsilon are both 0), so"
                     + " the transform sent every value to beta.");
         }
@@ -347,14 +374,14 @@ public final class BatchNormalizationModel extends Model<BatchNormalizationModel
     }
 
     /** Feature names for messages: the scalar input columns, or {@code col[j]}; at most five, then a count. */
-    private String featureNames(int[] features) {
+    private String featureNames(int[] features, long total) {
         boolean scalars = isSet(inputCols());
         List<String> names = new ArrayList<>();
         for (int k = 0; k < Math.min(features.length, VectorText.SHOWN_VALUES); k++) {
             names.add(scalars ? getInputCols()[features[k]] : getInputCol() + "[" + features[k] + "]");
         }
         String list = String.join(", ", names);
-        return features.length > names.size() ? list + ", ... (" + features.length + " features)" : list;
+        return total > names.size() ? list + ", ... (" + total + " features)" : list;
     }
 
     /**
@@ -464,8 +491,12 @@ public final class BatchNormalizationModel extends Model<BatchNormalizationModel
                         groups.groupCols()) + ")")
                 + ", epsilon=" + getEpsilon() + ", varianceMode=" + getVarianceMode()
                 + (statistics.isExact() ? "" : ", running statistics (" + shown + " variance)")
-                + ", mean=" + VectorText.abbreviate(statistics.mean())
-                + ", variance=" + VectorText.abbreviate(statistics.variance(shown));
+                + (statistics.storesEveryFeature() ? ", mean=" + VectorText.abbreviate(statistics.mean())
+                        + ", variance=" + VectorText.abbreviate(statistics.variance(shown))
+                        : ", " + statistics.storedFeatureCount() + " stored features "
+                        + VectorText.abbreviate(statistics.storedFeatures()) + " (the others: mean 0, variance 0)"
+                        + ", stored mean=" + VectorText.abbreviate(statistics.storedMean())
+                        + ", stored variance=" + VectorText.abbreviate(statistics.storedVariance(shown)));
     }
 
     private static final class Writer extends MLWriter {

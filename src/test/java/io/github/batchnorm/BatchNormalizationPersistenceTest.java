@@ -141,7 +141,7 @@ class BatchNormalizationPersistenceTest {
         IllegalArgumentException error = assertThrows(IllegalArgumentException.class,
                 () -> BatchNormalizationModel.load(path("model")));
         assertEquals("Model at '" + path("model") + "' has format version 99, written by a newer spark-batchnorm; this"
-                + " version reads format versions 1 to 2 only: upgrade spark-batchnorm to read it.", error.getMessage());
+                + " version reads format versions 1 to 3 only: upgrade spark-batchnorm to read it.", error.getMessage());
     }
 
     /** The rows the format-version-2 fixture was fitted on: 12 features, 3 and 7 never non-zero, the rest a third of the time. */
@@ -184,6 +184,45 @@ class BatchNormalizationPersistenceTest {
         model.save(path("resaved"));
         assertEquals(model.statistics(), BatchNormalizationModel.load(path("resaved")).statistics(),
                 "saved again in the current format");
+    }
+
+    @Test
+    void aModelSavedInFormatVersion3StoresItsTouchedFeaturesAndARuleAndLoadsAndTransformsSparse() throws Exception {
+        // Written by this version from FeatureStatistics.stored(6, 12, {1, 4, 9}, ...): three stored features, the nine
+        // others implicit (count 6, weight 6, mean 0, variance 0), epsilon 1e-3.
+        String saved = Path.of(getClass().getResource("/models/format-v3-stored").toURI()).toString();
+        BatchNormalizationModel model = BatchNormalizationModel.load(saved);
+        assertEquals("batchNorm_5f0c3e7a21d4", model.uid());
+        assertEquals(1e-3, model.getEpsilon());
+        io.github.batchnorm.stats.FeatureStatistics statistics = model.statistics();
+        assertFalse(statistics.storesEveryFeature());
+        assertTrue(statistics.isExact());
+        assertEquals(12, statistics.numFeatures());
+        assertEquals(6, statistics.rowCount());
+        assertArrayEquals(new int[] {1, 4, 9}, statistics.storedFeatures());
+        assertArrayEquals(new long[] {6, 6, 6, 6, 5, 6, 6, 6, 6, 6, 6, 6}, statistics.count());
+        assertArrayEquals(new double[] {0, 0.5, 0, 0, -1.25, 0, 0, 0, 0, 3.0, 0, 0}, statistics.mean());
+        assertArrayEquals(new double[] {0, 0.25, 0, 0, 2.0, 0, 0, 0, 0, 1.5, 0, 0},
+                statistics.variance(VarianceMode.POPULATION));
+        assertEquals(6.0, statistics.implicitWeightSum());
+
+        double[] row = {0, 1, 0, 0, 2, 0, 0, 3, 0, 0, 0, 0};
+        Vector normalized = model.transform(SparkTestSession.vectors(new double[][] {row}, true, 1))
+                .select("normalized").first().getAs(0);
+        // Sparse in, sparse out: the row's entries (7 is implicit: 3 / sqrt(0 + 1e-3)) and feature 9, whose mean 3
+        // sends its 0 to -3 / sqrt(1.5 + 1e-3).
+        assertInstanceOf(org.apache.spark.ml.linalg.SparseVector.class, normalized);
+        assertArrayEquals(new int[] {1, 4, 7, 9}, ((org.apache.spark.ml.linalg.SparseVector) normalized).indices());
+        assertRelative(0.5 / Math.sqrt(0.251), normalized.apply(1), 1e-12, "feature 1");
+        assertRelative(3.25 / Math.sqrt(2.001), normalized.apply(4), 1e-12, "feature 4");
+        assertRelative(3.0 / Math.sqrt(1e-3), normalized.apply(7), 1e-12, "feature 7");
+        assertRelative(-3.0 / Math.sqrt(1.501), normalized.apply(9), 1e-12, "feature 9");
+        assertEquals(0.0, normalized.apply(0));
+
+        model.save(path("resaved-v3"));
+        BatchNormalizationModel resaved = BatchNormalizationModel.load(path("resaved-v3"));
+        assertEquals(statistics, resaved.statistics());
+        assertArrayEquals(new int[] {1, 4, 9}, resaved.statistics().storedFeatures());
     }
 
     @Test

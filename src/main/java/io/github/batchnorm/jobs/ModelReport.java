@@ -34,12 +34,15 @@ final class ModelReport {
     static long implicitFeatures(BatchNormalizationModel model) {
         FeatureStatistics statistics = model.statistics();
         long rows = statistics.rowCount();
-        long[] count = statistics.count();
-        double[] mean = statistics.mean();
-        double[] variance = model.variance().toArray();
-        long implicit = 0;
-        for (int j = 0; j < mean.length; j++) {
-            if (count[j] == rows && mean[j] == 0.0 && variance[j] == 0.0) {
+        long[] count = statistics.storedCount();
+        double[] mean = statistics.storedMean();
+        org.apache.spark.ml.linalg.Vector varianceVector = model.variance();
+        // Statistics that store only some features give a sparse variance whose values are the stored features'.
+        double[] variance = statistics.storesEveryFeature() ? varianceVector.toArray()
+                : ((org.apache.spark.ml.linalg.SparseVector) varianceVector).values();
+        long implicit = (long) statistics.numFeatures() - statistics.storedFeatureCount();
+        for (int s = 0; s < mean.length; s++) {
+            if (count[s] == rows && mean[s] == 0.0 && variance[s] == 0.0) {
                 implicit++;
             }
         }

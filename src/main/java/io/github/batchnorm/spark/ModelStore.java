@@ -9,6 +9,7 @@ import java.util.List;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.ml.param.Param;
 import org.apache.spark.ml.param.Params;
+import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
@@ -22,11 +23,18 @@ import org.apache.spark.sql.types.StructType;
  *
  * <p>Format versions: 1 has {@code rowCount}, {@code count}, {@code weightSum}, {@code weightSquareSum}, {@code mean} and
  * the population {@code variance}, always exact statistics. 2 adds {@code exact} (false for running statistics) and
- * {@code varianceMode}, the convention {@code variance} is stored in. Both are read; 2 is written.
+ * {@code varianceMode}, the convention {@code variance} is stored in. 3 is for statistics that store only some features
+ * (see {@link FeatureStatistics}): it adds {@code numFeatures}, {@code storedFeatures} (the features the per-feature
+ * arrays describe, increasing) and {@code implicitWeightSum} and {@code implicitWeightSquareSum} (the weights of every
+ * other feature, whose mean and variance are 0 and count {@code rowCount}), so a 2^28-feature model takes the space of
+ * its touched features. All three are read. Statistics that store every feature are written as 2, which readers
+ * before version 3 existed still read; only statistics that store some features are written as 3.
  */
 public final class ModelStore {
-    /** The layout written by this version. */
-    public static final int FORMAT_VERSION = 2;
+    /** The newest layout this version reads and writes (for statistics that store only some features). */
+    public static final int FORMAT_VERSION = 3;
+    /** The layout written for statistics that store every feature, readable by versions before format 3. */
+    public static final int EVERY_FEATURE_FORMAT_VERSION = 2;
     /** The oldest layout this version still reads. */
     public static final int OLDEST_FORMAT_VERSION = 1;
 
@@ -40,18 +48,30 @@ public final class ModelStore {
             .add("variance", DataTypes.createArrayType(DataTypes.DoubleType, false), false)
             .add("exact", DataTypes.BooleanType, false)
             .add("varianceMode", DataTypes.StringType, false);
+    private static final StructType STORED_DATA_SCHEMA = DATA_SCHEMA
+            .add("numFeatures", DataTypes.IntegerType, false)
+            .add("storedFeatures", DataTypes.createArrayType(DataTypes.IntegerType, false), false)
+            .add("implicitWeightSum", DataTypes.DoubleType, false)
+            .add("implicitWeightSquareSum", DataTypes.DoubleType, false);
 
     private ModelStore() {
     }
 
     /** Writes the params metadata and the statistics of a model under {@code path}. */
     public static void save(Params model, FeatureStatistics statistics, String path, SparkSession spark) {
-        SparkLine.saveMetadata(model, path, spark, FORMAT_VERSION_FIELD, FORMAT_VERSION);
+        boolean everyFeature = statistics.storesEveryFeature();
+        SparkLine.saveMetadata(model, path, spark, FORMAT_VERSION_FIELD,
+                everyFeature ? EVERY_FEATURE_FORMAT_VERSION : FORMAT_VERSION);
         VarianceMode stored = statistics.storedVarianceMode();
-        Row row = RowFactory.create(statistics.rowCount(), statistics.count(), statistics.weightSum(),
-                statistics.weightSquareSum(), statistics.mean(), statistics.variance(stored), statistics.isExact(),
-                stored.paramValue());
-        spark.createDataFrame(List.of(row), DATA_SCHEMA).repartition(1).write().parquet(dataPath(path));
+        Object[] fields = {statistics.rowCount(), statistics.storedCount(), statistics.storedWeightSum(),
+            statistics.storedWeightSquareSum(), statistics.storedMean(), statistics.storedVariance(stored),
+            statistics.isExact(), stored.paramValue()};
+        Row row = everyFeature ? RowFactory.create(fields) : RowFactory.create(java.util.stream.Stream.concat(
+                java.util.Arrays.stream(fields), java.util.stream.Stream.of(statistics.numFeatures(),
+                        statistics.storedFeatures(), statistics.implicitWeightSum(),
+                        statistics.implicitWeightSquareSum())).toArray());
+        spark.createDataFrame(List.of(row), everyFeature ? DATA_SCHEMA : STORED_DATA_SCHEMA).repartition(1).write()
+                .parquet(dataPath(path));
     }
 
     /** A model's metadata as saved: its uid, layout version and params. */
@@ -180,7 +200,7 @@ public final class ModelStore {
      */
     public static FeatureStatistics loadStatistics(String path, SparkSession spark, SavedMetadata metadata) {
         try {
-            return readStatistics(path, spark, metadata.formatVersion() == 1);
+            return readStatistics(path, spark, metadata.formatVersion());
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("'" + path + "' has invalid statistics in its data folder: "
                     + ModelDirectory.firstLine(e.getMessage()), e);
@@ -191,12 +211,17 @@ public final class ModelStore {
         }
     }
 
-    private static FeatureStatistics readStatistics(String path, SparkSession spark, boolean versionOne) {
-        Row row = versionOne
-                ? spark.read().parquet(dataPath(path))
-                        .select("rowCount", "count", "weightSum", "weightSquareSum", "mean", "variance").head()
-                : spark.read().parquet(dataPath(path)).select("rowCount", "count", "weightSum", "weightSquareSum", "mean",
-                        "variance", "exact", "varianceMode").head();
+    private static FeatureStatistics readStatistics(String path, SparkSession spark, int formatVersion) {
+        boolean versionOne = formatVersion == 1;
+        String[] columns = versionOne
+                ? new String[] {"rowCount", "count", "weightSum", "weightSquareSum", "mean", "variance"}
+                : formatVersion == 2
+                ? new String[] {"rowCount", "count", "weightSum", "weightSquareSum", "mean", "variance", "exact",
+                    "varianceMode"}
+                : new String[] {"rowCount", "count", "weightSum", "weightSquareSum", "mean", "variance", "exact",
+                    "varianceMode", "numFeatures", "storedFeatures", "implicitWeightSum", "implicitWeightSquareSum"};
+        Dataset<Row> data = spark.read().parquet(dataPath(path));
+        Row row = data.select(columns[0], java.util.Arrays.copyOfRange(columns, 1, columns.length)).head();
         for (int i = 0; i < row.length(); i++) {
             if (row.isNullAt(i)) {
                 throw new IllegalArgumentException("field " + row.schema().fields()[i].name() + " is null");
@@ -208,7 +233,20 @@ public final class ModelStore {
         double[] weightSquareSum = toDoubles(row.getList(3));
         double[] mean = toDoubles(row.getList(4));
         double[] variance = toDoubles(row.getList(5));
-        if (versionOne || row.getBoolean(6)) {
+        boolean exact = versionOne || row.getBoolean(6);
+        if (formatVersion >= 3) {
+            int numFeatures = row.getInt(8);
+            int[] storedFeatures = row.<Integer>getList(9).stream().mapToInt(Integer::intValue).toArray();
+            double implicitWeightSum = row.getDouble(10);
+            double implicitWeightSquareSum = row.getDouble(11);
+            return exact
+                    ? FeatureStatistics.stored(rowCount, numFeatures, storedFeatures, count, weightSum, weightSquareSum,
+                            mean, variance, implicitWeightSum, implicitWeightSquareSum)
+                    : FeatureStatistics.storedRunning(rowCount, numFeatures, storedFeatures, count, weightSum,
+                            weightSquareSum, mean, variance, implicitWeightSum, implicitWeightSquareSum,
+                            VarianceMode.fromParam(row.getString(7)));
+        }
+        if (exact) {
             return new FeatureStatistics(rowCount, count, weightSum, weightSquareSum, mean, variance);
         }
         return FeatureStatistics.running(rowCount, count, weightSum, weightSquareSum, mean, variance,

@@ -28,7 +28,8 @@ public final class VectorNormalizer {
     /**
      * Appends the normalised Vector column to {@code dataset}.
      *
-     * @param keepSparse when no shift applies (centering off), sparse vectors stay sparse
+     * @param keepSparse when no shift applies (centering off), sparse vectors stay sparse; they also stay sparse when the
+     *     coefficients store only some features (see {@link AffineCoefficients#mapSparse})
      * @param outputMetadata the output column's ML attribute metadata
      */
     public static Dataset<Row> transform(Dataset<?> dataset, FeatureInput input, AffineCoefficients coefficients,
@@ -113,17 +114,16 @@ public final class VectorNormalizer {
             if (handleInvalid != HandleInvalid.KEEP && !allFinite(values, sparse.indices())) {
                 return null;
             }
-            if (keepSparse) {
-                double[] out = new double[values.length];
-                if (inverse) {
-                    affine.invertSparseScaleOnly(sparse.indices(), values, out);
-                } else {
-                    affine.applySparseScaleOnly(sparse.indices(), values, out);
-                }
+            if (keepSparse || !affine.storesEveryFeature()) {
+                // Without centering, or with coefficients stored for the touched features only (an implicit feature
+                // maps 0 to 0), the result stays sparse: what the row's entries cost, plus any stored feature whose
+                // 0 maps elsewhere.
+                AffineCoefficients.SparseRow row = affine.mapSparse(sparse.indices(), values, inverse);
+                double[] out = row.values();
                 if (handleInvalid == HandleInvalid.KEEP) {
-                    passThroughNonFinite(values, null, out);
+                    passThroughNonFinite(values, sparse.indices(), row.indices(), out);
                 }
-                return new SparseVector(sparse.size(), sparse.indices(), out);
+                return new SparseVector(sparse.size(), row.indices(), out);
             }
             double[] out = new double[sparse.size()];
             if (inverse) {
@@ -157,6 +157,15 @@ public final class VectorNormalizer {
                 }
             }
             return true;
+        }
+
+        /** {@link #passThroughNonFinite(double[], int[], double[])} into a sparse result with indices {@code outIndices}. */
+        private static void passThroughNonFinite(double[] values, int[] indices, int[] outIndices, double[] out) {
+            for (int k = 0; k < values.length; k++) {
+                if (!Double.isFinite(values[k])) {
+                    out[java.util.Arrays.binarySearch(outIndices, indices[k])] = values[k];
+                }
+            }
         }
 
         /** Under "keep", invalid values leave the transform as they came in. */

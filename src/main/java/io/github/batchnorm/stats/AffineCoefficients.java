@@ -19,11 +19,22 @@ import java.util.Arrays;
  * expressions, must give the same bits as Vectors. With beta 0 (z-scores) it would change nothing anyway, since
  * {@code fma(t, a, 0)} is the rounded {@code t * a}.
  *
+ * <p><b>Stored and implicit features.</b> Coefficients derived from statistics that store only some features
+ * ({@link #ofStored}) store those features' coefficients and one rule for the rest: an implicit feature has mean 0,
+ * variance 0, gamma 1 and beta 0, so {@code scale = 1 / sqrt(epsilon)} (1 with scaling off, 0 when epsilon is 0) and
+ * its map sends 0 to 0. A sparse row therefore maps to a sparse row at any dimension ({@link #mapSparse}): its
+ * non-zeros, plus, when centering, the stored features whose map of 0 is not 0 (a non-zero mean or beta).
+ *
  * <p>Immutable. Serializable because Spark broadcasts it to executors.
  */
 public final class AffineCoefficients implements Serializable {
-    private static final long serialVersionUID = 2L;
+    private static final long serialVersionUID = 3L;
 
+    private final int numFeatures;
+    /** The features the per-feature arrays describe, increasing; null when they describe every feature. */
+    private final int[] storedFeatures;
+    /** The scale of every implicit feature (whose mean and beta are 0); unused when every feature is stored. */
+    private final double implicitScale;
     /** Null when centering is off: then every entry would be 0, and 2^24 of them are 128 MB broadcast for nothing. */
     private final double[] mean;
     private final double[] scale;
@@ -32,16 +43,84 @@ public final class AffineCoefficients implements Serializable {
     private final boolean centering;
     /**
      * What the features a sparse row leaves out (zeros) map to, forward and back: the same bits as the map of 0.0.
-     * Derived where first needed rather than broadcast with the rest.
+     * Derived where first needed rather than broadcast with the rest; only when every feature is stored.
      */
     private transient volatile double[] zeroForward;
     private transient volatile double[] zeroInverse;
+    /**
+     * With only some features stored: the stored features whose map of 0 is not +0.0, forward and back, and what 0 maps
+     * to there. Derived where first needed, as the arrays above.
+     */
+    private transient volatile ZeroMap storedZeroForward;
+    private transient volatile ZeroMap storedZeroInverse;
+    /**
+     * With only some features stored: an open-addressing table from feature to slot, at most half full, so that a
+     * non-zero finds its coefficients in one or two probes rather than a binary search's twenty-odd, most of them cache
+     * misses among millions of stored features. Built where first needed (on each executor), not broadcast.
+     */
+    private transient volatile SlotTable slotTable;
 
-    private AffineCoefficients(double[] mean, double[] scale, double[] beta, boolean centering) {
+    private AffineCoefficients(int numFeatures, int[] storedFeatures, double implicitScale, double[] mean,
+            double[] scale, double[] beta, boolean centering) {
+        this.numFeatures = numFeatures;
+        this.storedFeatures = storedFeatures;
+        this.implicitScale = implicitScale;
         this.mean = mean;
         this.scale = scale;
         this.beta = beta;
         this.centering = centering;
+    }
+
+    /** Feature to slot: {@code keys[h]} is a feature plus one (0: empty), {@code slots[h]} its slot. */
+    private static final class SlotTable {
+        final int[] keys;
+        final int[] slots;
+        final int mask;
+
+        SlotTable(int[] storedFeatures) {
+            int size = Integer.highestOneBit(Math.max(8, storedFeatures.length) * 2 - 1) << 1;
+            keys = new int[size];
+            slots = new int[size];
+            mask = size - 1;
+            for (int s = 0; s < storedFeatures.length; s++) {
+                int h = hash(storedFeatures[s], mask);
+                while (keys[h] != 0) {
+                    h = (h + 1) & mask;
+                }
+                keys[h] = storedFeatures[s] + 1;
+                slots[h] = s;
+            }
+        }
+
+        static int hash(int feature, int mask) {
+            int h = feature * 0x9E3779B9;
+            return (h ^ (h >>> 16)) & mask;
+        }
+
+        /** The slot of {@code feature}, or -1 if it is not stored. */
+        int slotOf(int feature) {
+            int key = feature + 1;
+            for (int h = hash(feature, mask); ; h = (h + 1) & mask) {
+                int found = keys[h];
+                if (found == key) {
+                    return slots[h];
+                }
+                if (found == 0) {
+                    return -1;
+                }
+            }
+        }
+    }
+
+    /** Stored features whose zero maps to something other than +0.0, with that value. */
+    private static final class ZeroMap {
+        final int[] features;
+        final double[] values;
+
+        ZeroMap(int[] features, double[] values) {
+            this.features = features;
+            this.values = values;
+        }
     }
 
     private double[] zeroForward() {
@@ -49,7 +128,7 @@ public final class AffineCoefficients implements Serializable {
         if (zeros == null) {
             zeros = new double[scale.length];
             for (int j = 0; j < zeros.length; j++) {
-                zeros[j] = centering ? (0.0 - mean[j]) * scale[j] + beta[j] : 0.0 * scale[j];
+                zeros[j] = forwardZero(j);
             }
             zeroForward = zeros;
         }
@@ -61,9 +140,42 @@ public final class AffineCoefficients implements Serializable {
         if (zeros == null) {
             zeros = new double[scale.length];
             for (int j = 0; j < zeros.length; j++) {
-                zeros[j] = centering ? (0.0 - beta[j]) / scale[j] + mean[j] : 0.0 / scale[j];
+                zeros[j] = inverseZero(j);
             }
             zeroInverse = zeros;
+        }
+        return zeros;
+    }
+
+    /** The forward map of 0.0 for slot {@code s}. */
+    private double forwardZero(int s) {
+        return centering ? (0.0 - mean[s]) * scale[s] + beta[s] : 0.0 * scale[s];
+    }
+
+    /** The inverse map of 0.0 for slot {@code s}. */
+    private double inverseZero(int s) {
+        return centering ? (0.0 - beta[s]) / scale[s] + mean[s] : 0.0 / scale[s];
+    }
+
+    private ZeroMap storedZeros(boolean inverse) {
+        ZeroMap zeros = inverse ? storedZeroInverse : storedZeroForward;
+        if (zeros == null) {
+            int[] features = new int[scale.length];
+            double[] values = new double[scale.length];
+            int n = 0;
+            for (int s = 0; s < scale.length; s++) {
+                double zero = inverse ? inverseZero(s) : forwardZero(s);
+                if (Double.doubleToRawLongBits(zero) != 0L) {
+                    features[n] = storedFeatures == null ? s : storedFeatures[s];
+                    values[n++] = zero;
+                }
+            }
+            zeros = new ZeroMap(Arrays.copyOf(features, n), Arrays.copyOf(values, n));
+            if (inverse) {
+                storedZeroInverse = zeros;
+            } else {
+                storedZeroForward = zeros;
+            }
         }
         return zeros;
     }
@@ -108,7 +220,36 @@ public final class AffineCoefficients implements Serializable {
                 added[j] = beta.length == 0 ? 0.0 : beta[j];
             }
         }
-        return new AffineCoefficients(subtracted, scale, added, centering);
+        return new AffineCoefficients(n, null, 1.0, subtracted, scale, added, centering);
+    }
+
+    /**
+     * Coefficients of statistics that store only {@code storedFeatures} (see {@link FeatureStatistics}), with gamma 1
+     * and beta 0 for every feature: the stored features' coefficients as {@link #of} derives them, and for every other
+     * feature (mean 0, variance 0) the scale {@code 1 / sqrt(epsilon)}, so that its map sends 0 to 0.
+     *
+     * @param numFeatures the dimension
+     * @param storedFeatures the stored features, strictly increasing in {@code [0, numFeatures)}
+     * @param mean per stored feature
+     * @param variance per stored feature, {@code >= 0}
+     */
+    public static AffineCoefficients ofStored(int numFeatures, int[] storedFeatures, double[] mean, double[] variance,
+            double epsilon, boolean centering, boolean scaling) {
+        if (storedFeatures.length != mean.length) {
+            throw new IllegalArgumentException("storedFeatures has " + storedFeatures.length + " values but mean has "
+                    + mean.length);
+        }
+        for (int s = 0; s < storedFeatures.length; s++) {
+            if (storedFeatures[s] < 0 || storedFeatures[s] >= numFeatures
+                    || (s > 0 && storedFeatures[s] <= storedFeatures[s - 1])) {
+                throw new IllegalArgumentException("storedFeatures must be increasing feature indices in [0, "
+                        + numFeatures + "), but entry " + s + " is " + storedFeatures[s]);
+            }
+        }
+        AffineCoefficients stored = of(mean, variance, new double[0], new double[0], epsilon, centering, scaling);
+        double implicitScale = scaling ? scale(1.0, 0.0, epsilon) : 1.0;
+        return new AffineCoefficients(numFeatures, storedFeatures.clone(), implicitScale, stored.mean, stored.scale,
+                stored.beta, centering);
     }
 
     /**
@@ -142,7 +283,31 @@ public final class AffineCoefficients implements Serializable {
 
     /** Number of features. */
     public int numFeatures() {
-        return scale.length;
+        return numFeatures;
+    }
+
+    /** Whether every feature's coefficients are stored, so that there are no implicit features. */
+    public boolean storesEveryFeature() {
+        return storedFeatures == null;
+    }
+
+    /** The slot of {@code feature}'s coefficients, or a negative number for an implicit feature. */
+    private int slotOf(int feature) {
+        if (storedFeatures == null) {
+            return feature;
+        }
+        SlotTable table = slotTable;
+        if (table == null) {
+            table = new SlotTable(storedFeatures);
+            slotTable = table;
+        }
+        return table.slotOf(feature);
+    }
+
+    /** The scale of {@code feature}. */
+    private double scaleOf(int feature) {
+        int s = slotOf(feature);
+        return s >= 0 ? scale[s] : implicitScale;
     }
 
     /**
@@ -158,21 +323,43 @@ public final class AffineCoefficients implements Serializable {
      * output is beta whatever is subtracted). A fresh copy.
      */
     public double[] mean() {
-        return centering ? mean.clone() : new double[scale.length];
+        return centering ? expand(mean, 0.0, "the means") : expand(null, 0.0, "the means");
     }
 
     /** {@code scale = gamma / sqrt(variance + epsilon)} (1 with scaling off, 0 when the root is 0): a fresh copy. */
     public double[] scale() {
-        return scale.clone();
+        return expand(scale, implicitScale, "the scales");
     }
 
     /** What is added after scaling: beta; 0 when centering is off. A fresh copy. */
     public double[] beta() {
-        return centering ? beta.clone() : new double[scale.length];
+        return centering ? expand(beta, 0.0, "the betas") : expand(null, 0.0, "the betas");
+    }
+
+    /** A fresh array of every feature: {@code stored} (null: all zero) spread out, implicit features given {@code implicit}. */
+    private double[] expand(double[] stored, double implicit, String what) {
+        if (storedFeatures == null) {
+            return stored == null ? new double[numFeatures] : stored.clone();
+        }
+        DenseArrays.require(numFeatures, Double.BYTES, what);
+        double[] all = new double[numFeatures];
+        if (implicit != 0.0) {
+            Arrays.fill(all, implicit);
+        }
+        if (stored != null) {
+            for (int s = 0; s < stored.length; s++) {
+                all[storedFeatures[s]] = stored[s];
+            }
+        }
+        return all;
     }
 
     /** Applies the map to a dense row, writing into {@code out} (may be {@code values} itself). */
     public void applyDense(double[] values, double[] out) {
+        if (storedFeatures != null) {
+            mapDenseStored(values, out, false);
+            return;
+        }
         final double[] m = mean;
         final double[] a = scale;
         final double[] b = beta;
@@ -187,11 +374,53 @@ public final class AffineCoefficients implements Serializable {
         }
     }
 
+    /** The map, forward or back, of a dense row when only some features are stored. */
+    private void mapDenseStored(double[] values, double[] out, boolean inverse) {
+        int s = 0;
+        for (int j = 0; j < numFeatures; j++) {
+            if (s < storedFeatures.length && storedFeatures[s] == j) {
+                out[j] = mapSlot(s, values[j], inverse);
+                s++;
+            } else {
+                out[j] = mapImplicit(values[j], inverse);
+            }
+        }
+    }
+
+    /** The map of {@code x} by slot {@code s}'s coefficients: the same operations, in the same order, as the loops. */
+    private double mapSlot(int s, double x, boolean inverse) {
+        if (!centering) {
+            return inverse ? x / scale[s] : x * scale[s];
+        }
+        return inverse ? (x - beta[s]) / scale[s] + mean[s] : (x - mean[s]) * scale[s] + beta[s];
+    }
+
+    /**
+     * The map of {@code x} by an implicit feature's coefficients (mean 0, beta 0): the operations of {@link #mapSlot}
+     * with those zeros, so the bits equal what coefficients storing every feature give.
+     */
+    private double mapImplicit(double x, boolean inverse) {
+        if (!centering) {
+            return inverse ? x / implicitScale : x * implicitScale;
+        }
+        return inverse ? (x - 0.0) / implicitScale + 0.0 : (x - 0.0) * implicitScale + 0.0;
+    }
+
+    /** The map of feature {@code j}'s value {@code x}. */
+    private double mapFeature(int j, double x, boolean inverse) {
+        int s = slotOf(j);
+        return s >= 0 ? mapSlot(s, x, inverse) : mapImplicit(x, inverse);
+    }
+
     /**
      * Applies the map to a sparse row, writing a dense result into {@code out}: features the row leaves out are zero,
      * and map to what 0.0 maps to.
      */
     public void applySparseToDense(int[] indices, double[] values, double[] out) {
+        if (storedFeatures != null) {
+            mapSparseToDenseStored(indices, values, out, false);
+            return;
+        }
         double[] zeros = zeroForward();
         System.arraycopy(zeros, 0, out, 0, zeros.length);
         final double[] m = mean;
@@ -210,15 +439,81 @@ public final class AffineCoefficients implements Serializable {
         }
     }
 
+    private void mapSparseToDenseStored(int[] indices, double[] values, double[] out, boolean inverse) {
+        Arrays.fill(out, 0, numFeatures, mapImplicit(0.0, inverse));
+        ZeroMap zeros = storedZeros(inverse);
+        for (int z = 0; z < zeros.features.length; z++) {
+            out[zeros.features[z]] = zeros.values[z];
+        }
+        for (int k = 0; k < indices.length; k++) {
+            out[indices[k]] = mapFeature(indices[k], values[k], inverse);
+        }
+    }
+
     /**
      * Scales only the stored values of a sparse row, for when centering is off: the result keeps the row's sparsity.
      * Writes into {@code out}, which may be {@code values} itself.
      */
     public void applySparseScaleOnly(int[] indices, double[] values, double[] out) {
+        if (storedFeatures != null) {
+            for (int k = 0; k < indices.length; k++) {
+                out[k] = values[k] * scaleOf(indices[k]);
+            }
+            return;
+        }
         final double[] a = scale;
         for (int k = 0; k < indices.length; k++) {
             out[k] = values[k] * a[indices[k]];
         }
+    }
+
+    /** A sparse row: increasing feature indices and their values. */
+    public record SparseRow(int[] indices, double[] values) {
+    }
+
+    /**
+     * Applies the map (or its inverse) to a sparse row and keeps the result sparse: the row's entries mapped, plus every
+     * feature the row leaves out whose map of 0 is not +0.0. Without centering that is none; with centering it is the
+     * stored features with a non-zero mean or beta (an implicit feature maps 0 to 0 both ways). The cost is the row's
+     * entries (each found among the stored features through a hash table) plus those features; the bits are those of
+     * {@link #applySparseToDense} (or {@link #invertSparseToDense}) at every entry.
+     *
+     * @param indices the row's increasing feature indices
+     * @param values the row's values
+     * @param inverse whether to invert the map, {@code x = (y - beta) / scale + mean}
+     */
+    public SparseRow mapSparse(int[] indices, double[] values, boolean inverse) {
+        if (!centering) {
+            double[] out = new double[values.length];
+            if (inverse) {
+                invertSparseScaleOnly(indices, values, out);
+            } else {
+                applySparseScaleOnly(indices, values, out);
+            }
+            return new SparseRow(indices, out);
+        }
+        ZeroMap zeros = storedZeros(inverse);
+        int[] zeroFeatures = zeros.features;
+        int[] outIndices = new int[indices.length + zeroFeatures.length];
+        double[] outValues = new double[outIndices.length];
+        int k = 0;
+        int z = 0;
+        int n = 0;
+        while (k < indices.length || z < zeroFeatures.length) {
+            if (z == zeroFeatures.length || (k < indices.length && indices[k] <= zeroFeatures[z])) {
+                int j = indices[k];
+                if (z < zeroFeatures.length && zeroFeatures[z] == j) {
+                    z++;
+                }
+                outIndices[n] = j;
+                outValues[n++] = mapFeature(j, values[k++], inverse);
+            } else {
+                outIndices[n] = zeroFeatures[z];
+                outValues[n++] = zeros.values[z++];
+            }
+        }
+        return n == outIndices.length ? new SparseRow(outIndices, outValues)
+                : new SparseRow(Arrays.copyOf(outIndices, n), Arrays.copyOf(outValues, n));
     }
 
     /**
@@ -226,7 +521,49 @@ public final class AffineCoefficients implements Serializable {
      * inverted. In increasing order; empty when every feature can.
      */
     public int[] zeroScaleFeatures() {
-        return java.util.stream.IntStream.range(0, scale.length).filter(j -> scale[j] == 0.0).toArray();
+        return zeroScaleFeatures(Integer.MAX_VALUE);
+    }
+
+    /** The first {@code limit} features (at most) of {@link #zeroScaleFeatures()}. */
+    public int[] zeroScaleFeatures(int limit) {
+        int[] found = new int[16];
+        int n = 0;
+        boolean implicitZero = storedFeatures != null && implicitScale == 0.0;
+        int s = 0;
+        int end = implicitZero ? numFeatures : scale.length;
+        for (int i = 0; i < end && n < limit; i++) {
+            boolean zero;
+            int feature;
+            if (implicitZero) {
+                feature = i;
+                boolean stored = s < storedFeatures.length && storedFeatures[s] == i;
+                zero = stored ? scale[s++] == 0.0 : true;
+            } else {
+                feature = storedFeatures == null ? i : storedFeatures[i];
+                zero = scale[i] == 0.0;
+            }
+            if (zero) {
+                if (n == found.length) {
+                    found = Arrays.copyOf(found, 2 * n);
+                }
+                found[n++] = feature;
+            }
+        }
+        return Arrays.copyOf(found, n);
+    }
+
+    /** How many features {@link #zeroScaleFeatures()} has, counted without listing them. */
+    public long zeroScaleFeatureCount() {
+        long zero = 0;
+        for (double a : scale) {
+            if (a == 0.0) {
+                zero++;
+            }
+        }
+        if (storedFeatures != null && implicitScale == 0.0) {
+            zero += numFeatures - storedFeatures.length;
+        }
+        return zero;
     }
 
     /**
@@ -234,6 +571,10 @@ public final class AffineCoefficients implements Serializable {
      * {@code values} itself). Every scale must be non-zero (see {@link #zeroScaleFeatures()}).
      */
     public void invertDense(double[] values, double[] out) {
+        if (storedFeatures != null) {
+            mapDenseStored(values, out, true);
+            return;
+        }
         final double[] m = mean;
         final double[] a = scale;
         final double[] b = beta;
@@ -250,6 +591,10 @@ public final class AffineCoefficients implements Serializable {
 
     /** Inverts the map on a sparse row, writing a dense result: features the row leaves out are zero. */
     public void invertSparseToDense(int[] indices, double[] values, double[] out) {
+        if (storedFeatures != null) {
+            mapSparseToDenseStored(indices, values, out, true);
+            return;
+        }
         double[] zeros = zeroInverse();
         System.arraycopy(zeros, 0, out, 0, zeros.length);
         final double[] m = mean;
@@ -272,6 +617,12 @@ public final class AffineCoefficients implements Serializable {
      * Inverts only the stored values of a sparse row, for when centering is off: the result keeps the row's sparsity.
      */
     public void invertSparseScaleOnly(int[] indices, double[] values, double[] out) {
+        if (storedFeatures != null) {
+            for (int k = 0; k < indices.length; k++) {
+                out[k] = values[k] / scaleOf(indices[k]);
+            }
+            return;
+        }
         final double[] a = scale;
         for (int k = 0; k < indices.length; k++) {
             out[k] = values[k] / a[indices[k]];
@@ -284,19 +635,23 @@ public final class AffineCoefficients implements Serializable {
             return false;
         }
         AffineCoefficients other = (AffineCoefficients) o;
-        return centering == other.centering && Arrays.equals(mean, other.mean) && Arrays.equals(scale, other.scale)
-                && Arrays.equals(beta, other.beta);
+        return centering == other.centering && numFeatures == other.numFeatures
+                && Arrays.equals(storedFeatures, other.storedFeatures)
+                && Double.compare(implicitScale, other.implicitScale) == 0 && Arrays.equals(mean, other.mean)
+                && Arrays.equals(scale, other.scale) && Arrays.equals(beta, other.beta);
     }
 
     @Override
     public int hashCode() {
         return Boolean.hashCode(centering) + 31 * (Arrays.hashCode(mean) + 31 * (Arrays.hashCode(scale)
-                + 31 * Arrays.hashCode(beta)));
+                + 31 * (Arrays.hashCode(beta) + 31 * Arrays.hashCode(storedFeatures))));
     }
 
     @Override
     public String toString() {
-        return "AffineCoefficients(" + (centering ? "mean=" + VectorText.abbreviate(mean) + ", " : "")
+        return "AffineCoefficients(" + (storedFeatures == null ? "" : "numFeatures=" + numFeatures + ", stored "
+                        + VectorText.abbreviate(storedFeatures) + ", implicit scale " + implicitScale + ", ")
+                + (centering ? "mean=" + VectorText.abbreviate(mean) + ", " : "")
                 + "scale=" + VectorText.abbreviate(scale)
                 + (centering ? ", beta=" + VectorText.abbreviate(beta) : "") + ")";
     }

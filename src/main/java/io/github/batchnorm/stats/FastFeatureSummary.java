@@ -814,26 +814,29 @@ public final class FastFeatureSummary implements FeatureAccumulator {
         return base.movingAverage(moments(), momentum, mode);
     }
 
-    /** The per-feature moments, zeros folded in; a feature whose every value was missing has weight, mean and variance 0. */
+    /**
+     * The per-feature moments, zeros folded in; a feature whose every value was missing has weight, mean and variance 0.
+     * The touched-only form gives moments of its touched features only (in increasing order), every other feature being
+     * zero in every row: the same numbers the dense form gives, without an array per feature.
+     */
     FeatureStatistics.Moments moments() {
         closeBlock();
         if (count == 0) {
             throw new IllegalStateException("no rows with positive weight have been summarised");
         }
-        long[] featureCount = new long[dimension];
-        double[] featureWeight = new double[dimension];
-        double[] featureWeightSquare = new double[dimension];
-        double[] fullMean = new double[dimension];
-        double[] fullVariance = new double[dimension];
-        if (slotKeys != null) {
-            // An untouched feature saw only zeros: every row's weight, mean 0, variance 0, as the dense form finds.
-            Arrays.fill(featureCount, count);
-            Arrays.fill(featureWeight, weightSum);
-            Arrays.fill(featureWeightSquare, weightSquareSum);
-        }
         int slots = slotsInUse();
-        for (int s = 0; s < slots; s++) {
-            int j = featureOf(s);
+        int[] slotOrder = slotKeys == null ? null : slotsByFeature();
+        int[] storedFeatures = slotOrder == null ? null : new int[slots];
+        long[] featureCount = new long[slots];
+        double[] featureWeight = new double[slots];
+        double[] featureWeightSquare = new double[slots];
+        double[] fullMean = new double[slots];
+        double[] fullVariance = new double[slots];
+        for (int j = 0; j < slots; j++) {
+            int s = slotOrder == null ? j : slotOrder[j];
+            if (storedFeatures != null) {
+                storedFeatures[j] = featureOfSlot[s];
+            }
             fullVariance[j] = variance[s];
             featureCount[j] = count - (missingCount == null ? 0 : missingCount[s]);
             if (featureCount[j] == 0) {
@@ -863,8 +866,23 @@ public final class FastFeatureSummary implements FeatureAccumulator {
                 }
             }
         }
-        return new FeatureStatistics.Moments(count, featureCount, featureWeight, featureWeightSquare, fullMean,
-                fullVariance);
+        // An untouched feature saw only zeros: every row's weight, mean 0, variance 0, as the dense form finds.
+        return new FeatureStatistics.Moments(count, dimension, storedFeatures, weightSum, weightSquareSum, featureCount,
+                featureWeight, featureWeightSquare, fullMean, fullVariance);
+    }
+
+    /** The touched-only form's slots in increasing order of their features. */
+    private int[] slotsByFeature() {
+        long[] keyed = new long[touched];
+        for (int s = 0; s < touched; s++) {
+            keyed[s] = ((long) featureOfSlot[s] << 32) | s;
+        }
+        Arrays.sort(keyed);
+        int[] order = new int[touched];
+        for (int i = 0; i < touched; i++) {
+            order[i] = (int) keyed[i];
+        }
+        return order;
     }
 
     /**

@@ -23,4 +23,20 @@ public final class VectorText {
         }
         return text.append(']').toString();
     }
+
+    /** {@link #abbreviate(double[])} for indices. */
+    public static String abbreviate(int[] values) {
+        StringBuilder text = new StringBuilder("[");
+        int shown = Math.min(values.length, SHOWN_VALUES);
+        for (int i = 0; i < shown; i++) {
+            if (i > 0) {
+                text.append(", ");
+            }
+            text.append(values[i]);
+        }
+        if (values.length > shown) {
+            text.append(", ... (").append(values.length).append(" values)");
+        }
+        return text.append(']').toString();
+    }
 }

@@ -488,6 +488,7 @@ public final class Benchmark implements Callable<Integer> {
                 "scan floor (sum every value)");
 
         BatchNormalizationModel ours = batchNorm.fit(data);
+        reportModelSize(shape, ours);
         Map<String, Runnable> transform = new LinkedHashMap<>();
         transform.put("BatchNormalizationModel.transform", () -> noop(ours.transform(data)));
         if (!withoutStandardScaler) {
@@ -498,6 +499,34 @@ public final class Benchmark implements Callable<Integer> {
         report(shape, "transform to noop (scale only)", measure(transform),
                 withoutStandardScaler ? null : "StandardScalerModel.transform", "column unchanged (floor)");
         data.unpersist(true);
+    }
+
+    /**
+     * Reports how many features the fitted model stores (the others follow the rule of features zero in every row) and
+     * the size of the saved model, written to a temporary folder and deleted.
+     */
+    private void reportModelSize(Shape shape, BatchNormalizationModel model) {
+        Path folder;
+        long bytes;
+        try {
+            folder = Files.createTempDirectory("batchnorm-benchmark-model");
+            String path = folder.resolve("model").toString();
+            model.save(path);
+            try (var files = Files.walk(folder)) {
+                bytes = files.filter(Files::isRegularFile).mapToLong(file -> file.toFile().length()).sum();
+            }
+            try (var files = Files.walk(folder)) {
+                for (Path file : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                    Files.delete(file);
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        String row = String.format(Locale.ROOT, "| %s | model | %,d of %,d features stored | saved model %,d bytes"
+                + " | | |", shape.label, model.statistics().storedFeatureCount(), model.numFeatures(), bytes);
+        table.add(row);
+        System.out.println(row);
     }
 
     /** Rows of string columns, each value one of {@link #HASHED_CARDINALITY} per column, from a fixed seed. */

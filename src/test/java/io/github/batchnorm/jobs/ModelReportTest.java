@@ -49,6 +49,21 @@ class ModelReportTest {
     }
 
     @Test
+    void describeCountsTheSameFromStatisticsThatStoreOnlySomeFeatures() throws Exception {
+        // The model above with only features 1 to 4 stored: 0 and 5 follow the rule (count 10, mean 0, variance 0), and
+        // feature 4's tiny mean keeps it stored. Every count, mean and variance is the same, and so is the report.
+        FeatureStatistics stored = FeatureStatistics.stored(ROWS, 6, new int[] {1, 2, 3, 4},
+                new long[] {ROWS, 7, ROWS, ROWS}, new double[] {ROWS, 7, ROWS, ROWS}, new double[] {ROWS, 7, ROWS, ROWS},
+                new double[] {0.0, 0.0, 1.5, Double.MIN_VALUE}, new double[] {0.4, 0.0, 0.0, 0.0}, ROWS, ROWS);
+        assertEquals(model().statistics(), stored);
+        BatchNormalizationModel model = new BatchNormalizationModel("batchNorm_report", stored);
+        model.setInputCol("features").setOutputCol("scaled").setVarianceMode(VarianceMode.POPULATION.paramValue());
+        assertEquals(2, ModelReport.implicitFeatures(model));
+        assertEquals(ModelReport.json(model()), ModelReport.json(model));
+        assertEquals(ModelReport.table(model()), ModelReport.table(model));
+    }
+
+    @Test
     void importReadsTheCountsBackAndRefusesCountsOutOfStepWithTheArrays() throws Exception {
         ObjectMapper mapper = new ObjectMapper();
         ObjectNode json = (ObjectNode) mapper.readTree(ModelReport.json(model()));

@@ -333,7 +333,14 @@ class FastFeatureSummaryTest {
         }
         assertTrue(summary.isTouchedOnly());
         assertEquals(42, summary.heldFeatures());
-        FeatureStatistics.Moments moments = summary.moments();
+        FeatureStatistics.Moments stored = summary.moments();
+        // Its moments store the touched features only, in increasing order; the dense view spreads them out.
+        assertEquals(42, stored.storedFeatures.length);
+        assertEquals(7, stored.storedFeatures[0]);
+        assertEquals(1000, stored.storedFeatures[1]);
+        assertEquals(wide - 1, stored.storedFeatures[41]);
+        assertEquals(100.0, stored.implicitWeightSum);
+        FeatureStatistics.Moments moments = stored.alignTo(null);
         // Feature 7: 1..100, mean 50.5, population variance (100^2 - 1) / 12.
         assertEquals(50.5, moments.mean[7]);
         assertRelative((100.0 * 100.0 - 1.0) / 12.0, moments.variance[7], TIGHT, "variance of feature 7");
