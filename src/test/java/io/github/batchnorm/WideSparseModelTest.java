@@ -192,10 +192,9 @@ class WideSparseModelTest {
         String classPath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
         String java = ProcessHandle.current().info().command().orElse("java");
         List<String> command = new ArrayList<>(List.of(java, "-Xmx1g", "-XX:-UsePerfData"));
-        // Spark's --add-opens flags, as this JVM has them; not its heap.
+        // Spark's --add-opens flags and the test JVMs' compiler and collector, as this JVM has them; not its heap.
         ManagementFactory.getRuntimeMXBean().getInputArguments().stream()
-                .filter(flag -> flag.startsWith("--add-opens") || flag.startsWith("-Dio.netty")
-                        || flag.startsWith("-XX:+IgnoreUnrecognizedVMOptions"))
+                .filter(flag -> flag.startsWith("--add-opens") || flag.startsWith("-Dio.netty") || flag.startsWith("-XX:"))
                 .forEach(command::add);
         command.addAll(List.of("-cp", classPath, WideSparseProcess.class.getName(),
                 directory.resolve("wide").toString()));
