@@ -1,5 +1,7 @@
 package io.github.batchnorm.stats;
 
+import java.util.function.IntFunction;
+
 /** Small formatting helpers shared by the {@code toString} methods of this library. */
 public final class VectorText {
     /** How many leading values {@link #abbreviate} prints. */
@@ -10,32 +12,25 @@ public final class VectorText {
 
     /** {@code [v0, v1, ..., v4, ... (n values)]}: enough to recognise a vector without flooding a log line. */
     public static String abbreviate(double[] values) {
-        StringBuilder text = new StringBuilder("[");
-        int shown = Math.min(values.length, SHOWN_VALUES);
-        for (int i = 0; i < shown; i++) {
-            if (i > 0) {
-                text.append(", ");
-            }
-            text.append(values[i]);
-        }
-        if (values.length > shown) {
-            text.append(", ... (").append(values.length).append(" values)");
-        }
-        return text.append(']').toString();
+        return abbreviate(values.length, i -> Double.toString(values[i]));
     }
 
     /** {@link #abbreviate(double[])} for indices. */
     public static String abbreviate(int[] values) {
+        return abbreviate(values.length, i -> Integer.toString(values[i]));
+    }
+
+    private static String abbreviate(int length, IntFunction<String> value) {
         StringBuilder text = new StringBuilder("[");
-        int shown = Math.min(values.length, SHOWN_VALUES);
+        int shown = Math.min(length, SHOWN_VALUES);
         for (int i = 0; i < shown; i++) {
             if (i > 0) {
                 text.append(", ");
             }
-            text.append(values[i]);
+            text.append(value.apply(i));
         }
-        if (values.length > shown) {
-            text.append(", ... (").append(values.length).append(" values)");
+        if (length > shown) {
+            text.append(", ... (").append(length).append(" values)");
         }
         return text.append(']').toString();
     }
