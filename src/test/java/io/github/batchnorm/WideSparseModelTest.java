@@ -36,7 +36,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Models of very wide sparse vectors store their touched features and a rule for the rest: the fit, the transform and
- * save/load at 2^21 features against BigDecimal references, and at 2^28 features in a JVM of a 1 GB heap.
+ * save/load at 2^21 features against BigDecimal references (with both summations), and at 2^28 features in a JVM of a
+ * 1 GB heap.
  */
 @DisplayName("Wide sparse models (touched features stored, a rule for the rest)")
 class WideSparseModelTest {
@@ -177,6 +178,45 @@ class WideSparseModelTest {
             assertRelative(exact[1], updatedVariance[s], "updated variance of feature " + entry.getKey());
             s++;
         }
+    }
+
+    @Test
+    void anExactFitOfTwoToTheTwentyOneFeaturesStoresTheTouchedOnesCorrectlyRoundedAndAgreesWithTheFastFit() {
+        int dimension = (1 << 21) + 7;
+        List<Row> data = rows(23, 600, 20, dimension);
+        Dataset<Row> frame = frame(SparkTestSession.get(), data, 3);
+        FeatureStatistics exact = new BatchNormalization().setInputCol("features").setSummation("exact").fit(frame)
+                .statistics();
+        FeatureStatistics fast = new BatchNormalization().setInputCol("features").setSummation("fast").fit(frame)
+                .statistics();
+        TreeMap<Integer, BigDecimal[]> sums = exactSums(data);
+        int[] touched = sums.keySet().stream().mapToInt(Integer::intValue).toArray();
+        assertFalse(exact.storesEveryFeature(), "each task's exact summary held only the features it touched");
+        assertTrue(exact.isExact());
+        assertEquals(dimension, exact.numFeatures());
+        assertArrayEquals(touched, exact.storedFeatures());
+        assertArrayEquals(fast.storedFeatures(), exact.storedFeatures());
+        assertEquals(600.0, exact.implicitWeightSum());
+        assertEquals(600.0, exact.implicitWeightSquareSum());
+        double[] mean = exact.storedMean();
+        double[] variance = exact.storedVariance(VarianceMode.POPULATION);
+        double[] fastMean = fast.storedMean();
+        double[] fastVariance = fast.storedVariance(VarianceMode.POPULATION);
+        int s = 0;
+        for (var entry : sums.entrySet()) {
+            // The exact sums are rounded once: the very doubles of the 60-digit BigDecimal moments.
+            double[] reference = exactMoments(entry.getValue(), 600);
+            assertEquals(reference[0], mean[s], "mean of feature " + entry.getKey());
+            assertEquals(reference[1], variance[s], "variance of feature " + entry.getKey());
+            assertRelative(mean[s], fastMean[s], "fast mean of feature " + entry.getKey());
+            assertRelative(variance[s], fastVariance[s], "fast variance of feature " + entry.getKey());
+            s++;
+        }
+        assertArrayEquals(exact.storedCount(), fast.storedCount());
+        // Exact means the same bits however the rows are split: one partition gives this very statistics.
+        FeatureStatistics onePartition = new BatchNormalization().setInputCol("features").setSummation("exact")
+                .fit(frame(SparkTestSession.get(), data, 1)).statistics();
+        assertEquals(exact, onePartition);
     }
 
     static int firstUntouched(int[] stored) {

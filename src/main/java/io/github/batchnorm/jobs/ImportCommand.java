@@ -68,6 +68,11 @@ final class ImportCommand implements Callable<Integer> {
         if (root == null || !root.isObject()) {
             throw fail("expected one JSON object");
         }
+        if (root.has("features") || root.has("otherFeatures")) {
+            throw fail("'features' and 'otherFeatures' describe a model that lists only its stored features (describe"
+                    + " --json of a model of more than " + ModelReport.LIST_EVERY_FEATURE_UP_TO + " features); import"
+                    + " takes one value per feature in 'mean' and 'variance'");
+        }
         for (Iterator<String> names = root.fieldNames(); names.hasNext();) {
             String name = names.next();
             if (!FIELDS.contains(name)) {

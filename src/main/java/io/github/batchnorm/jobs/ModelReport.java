@@ -6,11 +6,29 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.github.batchnorm.BatchNormalizationModel;
 import io.github.batchnorm.stats.FeatureStatistics;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /** What {@code describe} and {@code fit} print about a model: an aligned table, or one JSON object. */
 final class ModelReport {
+    /**
+     * A model of more features than this whose statistics store only some of them is reported by its stored features
+     * and one rule for every other feature: its per-feature lists would be as long as its dimension (2^28 features are
+     * gigabytes of JSON). Fits of at most this many features give statistics that store every feature.
+     */
+    static final int LIST_EVERY_FEATURE_UP_TO = 1 << 20;
+
     private ModelReport() {
+    }
+
+    /**
+     * Whether the report lists only the stored features (and states the rule for the rest): the statistics store only
+     * some of more than {@link #LIST_EVERY_FEATURE_UP_TO} features, of one Vector or array column, and gamma and beta
+     * are the defaults, the same for every feature.
+     */
+    static boolean listsStoredFeaturesOnly(BatchNormalizationModel model) {
+        return !model.statistics().storesEveryFeature() && model.numFeatures() > LIST_EVERY_FEATURE_UP_TO
+                && !model.isSet(model.inputCols()) && model.getGamma().length == 0 && model.getBeta().length == 0;
     }
 
     /** Per-feature names: the scalar input columns, or {@code col[j]} for a Vector or array column. */
@@ -56,6 +74,10 @@ final class ModelReport {
      * {@code implicitFeatures} (see {@link #implicitFeatures}), {@code rowCount}, and per-feature arrays
      * {@code count}, {@code mean}, {@code variance} (in {@code varianceMode}), {@code gamma}, {@code beta}. Doubles are
      * written in their shortest form that parses back to the identical double.
+     *
+     * <p>A model reported by its stored features only ({@link #listsStoredFeaturesOnly}) has the per-feature arrays for
+     * the features listed in {@code features} (increasing), and {@code otherFeatures}: the {@code count}, {@code mean},
+     * {@code variance}, {@code gamma} and {@code beta} of every feature not listed.
      */
     static String json(BatchNormalizationModel model) {
         ObjectMapper mapper = new ObjectMapper();
@@ -83,6 +105,10 @@ final class ModelReport {
         root.put("implicitFeatures", implicit);
         root.put("rowCount", model.count());
         FeatureStatistics statistics = model.statistics();
+        if (listsStoredFeaturesOnly(model)) {
+            putStoredFeatures(root, model);
+            return write(mapper, root);
+        }
         ArrayNode count = root.putArray("count");
         for (long c : statistics.count()) {
             count.add(c);
@@ -91,11 +117,46 @@ final class ModelReport {
         putDoubles(root.putArray("variance"), model.variance().toArray());
         putDoubles(root.putArray("gamma"), model.gammaValues().toArray());
         putDoubles(root.putArray("beta"), model.betaValues().toArray());
+        return write(mapper, root);
+    }
+
+    private static String write(ObjectMapper mapper, ObjectNode root) {
         try {
             return mapper.writerWithDefaultPrettyPrinter().writeValueAsString(root);
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             throw new IllegalStateException(e);
         }
+    }
+
+    /** The stored features' arrays and the rule for the others, without an array per feature of the dimension. */
+    private static void putStoredFeatures(ObjectNode root, BatchNormalizationModel model) {
+        FeatureStatistics statistics = model.statistics();
+        int[] stored = statistics.storedFeatures();
+        ArrayNode features = root.putArray("features");
+        for (int j : stored) {
+            features.add(j);
+        }
+        ArrayNode count = root.putArray("count");
+        for (long c : statistics.storedCount()) {
+            count.add(c);
+        }
+        putDoubles(root.putArray("mean"), statistics.storedMean());
+        putDoubles(root.putArray("variance"), storedVariance(model));
+        double[] gamma = new double[stored.length];
+        Arrays.fill(gamma, 1.0);
+        putDoubles(root.putArray("gamma"), gamma);
+        putDoubles(root.putArray("beta"), new double[stored.length]);
+        ObjectNode others = root.putObject("otherFeatures");
+        others.put("count", statistics.rowCount());
+        others.put("mean", 0.0);
+        others.put("variance", 0.0);
+        others.put("gamma", 1.0);
+        others.put("beta", 0.0);
+    }
+
+    /** The stored features' variances in the model's {@code varianceMode}. */
+    private static double[] storedVariance(BatchNormalizationModel model) {
+        return ((org.apache.spark.ml.linalg.SparseVector) model.variance()).values();
     }
 
     private static void putStrings(ArrayNode array, String[] values) {
@@ -114,6 +175,9 @@ final class ModelReport {
     static String table(BatchNormalizationModel model) {
         List<String[]> rows = new ArrayList<>();
         rows.add(new String[] {"feature", "count", "mean", "variance", "gamma", "beta"});
+        if (listsStoredFeaturesOnly(model)) {
+            return storedTable(model, rows);
+        }
         List<String> names = featureNames(model);
         long[] counts = model.statistics().count();
         double[] mean = model.statistics().mean();
@@ -124,8 +188,34 @@ final class ModelReport {
             rows.add(new String[] {names.get(j), Long.toString(counts[j]), format(mean[j]), format(variance[j]),
                 format(gamma[j]), format(beta[j])});
         }
+        return align(rows) + summary(model);
+    }
+
+    /**
+     * The table of the stored features only, then the line of every other feature, with its count, mean, variance, gamma
+     * and beta.
+     */
+    private static String storedTable(BatchNormalizationModel model, List<String[]> rows) {
+        FeatureStatistics statistics = model.statistics();
+        int[] stored = statistics.storedFeatures();
+        long[] counts = statistics.storedCount();
+        double[] mean = statistics.storedMean();
+        double[] variance = storedVariance(model);
+        for (int s = 0; s < stored.length; s++) {
+            rows.add(new String[] {model.getInputCol() + "[" + stored[s] + "]", Long.toString(counts[s]),
+                format(mean[s]), format(variance[s]), format(1.0), format(0.0)});
+        }
+        long others = (long) model.numFeatures() - stored.length;
+        rows.add(new String[] {"the other " + others, Long.toString(statistics.rowCount()), format(0.0), format(0.0),
+            format(1.0), format(0.0)});
+        return align(rows) + summary(model);
+    }
+
+    /** The lines under the table: stored and implicit features, epsilon, variance mode, rows and groups. */
+    private static String summary(BatchNormalizationModel model) {
+        long features = model.numFeatures();
         long implicit = implicitFeatures(model);
-        return align(rows) + names.size() + " features: " + (names.size() - implicit) + " stored (a value other than"
+        return features + " features: " + (features - implicit) + " stored (a value other than"
                 + " zero, or a missing value, in some row), " + implicit + " implicit (zero in every row)\n"
                 + "epsilon " + model.getEpsilon() + ", " + model.getVarianceMode() + " variance, "
                 + model.count() + " rows" + (model.statistics().isExact() ? "" : ", running statistics")

@@ -45,10 +45,18 @@ import java.util.Arrays;
  * <p>The exact error of a square needs {@link Math#fma}; on a CPU without FMA the JVM emulates it in software, correctly
  * but slowly, and {@code HARDWARE_FMA} switches to Dekker's exact product instead.
  *
+ * <p><b>Touched-only form.</b> As {@link FastFeatureSummary} does, a summary of more than
+ * {@link FastFeatureSummary#DENSE_FROM_START_UP_TO} features whose first row is sparse holds only the features it has
+ * seen (a value or a missing value), in slots found through an open-addressing table, and switches to the dense form,
+ * once and for good, when it touches more than one feature in {@link FastFeatureSummary#DENSE_FROM_SHARE} or is given a
+ * dense row. The implicit zeros of sparse rows add nothing to the sums, so a feature never touched has mean and variance 0
+ * and every row's weight, which {@link #moments()} states once for all of them. The sums are exact, so the form never
+ * shows in the statistics: both give the same bits. Merging costs what the argument holds.
+ *
  * <p>Mutable; {@link #merge} never changes its argument. Not thread-safe.
  */
 public final class ExactFeatureSummary implements FeatureAccumulator {
-    private static final long serialVersionUID = 2L;
+    private static final long serialVersionUID = 3L;
 
     /** Values per block: 256 parts of at most {@code B} stay exact in a double whose grid is {@code B * 2^-45}. */
     static final int BLOCK = 256;
@@ -75,8 +83,25 @@ public final class ExactFeatureSummary implements FeatureAccumulator {
      */
     static final boolean HARDWARE_FMA = FmaSupport.detect();
 
+    /** Slots a touched-only summary starts with. */
+    private static final int INITIAL_SLOTS = 16;
+
     private int dimension = -1;
     private long count;
+    /**
+     * The touched-only form: {@code slotKeys[h]} is a feature index plus one (0: empty) and {@code slotOfKey[h]} its slot;
+     * {@code featureOfSlot[s]} is slot {@code s}'s feature. All null in the dense form, where a feature's slot is its index.
+     * Every per-feature array below is indexed by slot.
+     */
+    private int[] slotKeys;
+    private int[] slotOfKey;
+    private int[] featureOfSlot;
+    /** Slots in use in the touched-only form. */
+    private int touched;
+    /** The share of the features above which the touched-only form becomes dense (1: never, 0: at once). */
+    private final double denseShare;
+    /** The largest dimension at which a sparse first row starts the dense form (0: a sparse first row never does). */
+    private final int denseFromStartUpTo;
     /** Rows of weight 1 (their weight and squared weight, kept as a count), and the exact sums of the other weights. */
     private long unitRows;
     private ExactSum weightSum = new ExactSum();
@@ -118,9 +143,27 @@ public final class ExactFeatureSummary implements FeatureAccumulator {
     private ExactSum[] missingWeight;
     private ExactSum[] missingWeightSquare;
 
+    /** Creates an empty summary; its dimension is set by the first row or merge. */
+    public ExactFeatureSummary() {
+        this(1.0 / FastFeatureSummary.DENSE_FROM_SHARE, FastFeatureSummary.DENSE_FROM_START_UP_TO);
+    }
+
+    private ExactFeatureSummary(double denseShare, int denseFromStartUpTo) {
+        this.denseShare = denseShare;
+        this.denseFromStartUpTo = denseFromStartUpTo;
+    }
+
+    /**
+     * An empty summary whose touched-only form becomes dense above {@code share} of the features, whatever the
+     * dimension: 1 keeps it until a dense row or merge arrives, 0 makes every summary dense from its first row.
+     */
+    static ExactFeatureSummary withDenseShare(double share) {
+        return new ExactFeatureSummary(share, 0);
+    }
+
     @Override
     public ExactFeatureSummary add(double[] values, double weight) {
-        if (!startRow(values.length, weight)) {
+        if (!startRow(values.length, weight, false)) {
             return this;
         }
         if (weight != 1.0) {
@@ -135,7 +178,7 @@ public final class ExactFeatureSummary implements FeatureAccumulator {
 
     @Override
     public ExactFeatureSummary addWithMissing(double[] values, double weight) {
-        if (startRow(values.length, weight)) {
+        if (startRow(values.length, weight, false)) {
             for (int j = 0; j < values.length; j++) {
                 if (Double.isFinite(values[j])) {
                     addValue(j, values[j], weight);
@@ -149,9 +192,13 @@ public final class ExactFeatureSummary implements FeatureAccumulator {
 
     @Override
     public ExactFeatureSummary addSparse(int size, int[] indices, double[] values, int stored, double weight) {
-        if (startRow(size, weight)) {
+        if (startRow(size, weight, true)) {
             for (int k = 0; k < stored; k++) {
-                addValue(indices[k], values[k], weight);
+                double x = values[k];
+                if (x != 0.0) {
+                    // A stored zero adds nothing to the sums, so it does not touch its feature either.
+                    addValue(slotFor(indices[k]), x, weight);
+                }
             }
         }
         return this;
@@ -160,22 +207,29 @@ public final class ExactFeatureSummary implements FeatureAccumulator {
     @Override
     public ExactFeatureSummary addSparseWithMissing(int size, int[] indices, double[] values, int stored,
             double weight) {
-        if (startRow(size, weight)) {
+        if (startRow(size, weight, true)) {
             for (int k = 0; k < stored; k++) {
-                if (Double.isFinite(values[k])) {
-                    addValue(indices[k], values[k], weight);
-                } else {
-                    markMissing(indices[k], weight);
+                double x = values[k];
+                if (!Double.isFinite(x)) {
+                    markMissing(slotFor(indices[k]), weight);
+                } else if (x != 0.0) {
+                    addValue(slotFor(indices[k]), x, weight);
                 }
             }
         }
         return this;
     }
 
-    private boolean startRow(int size, double weight) {
+    private boolean startRow(int size, double weight, boolean sparseRow) {
         RowChecks.requireValidWeight(weight);
         if (RowChecks.adoptsDimension(dimension, size)) {
-            allocate(size);
+            if (sparseRow && size > denseFromStartUpTo) {
+                allocateTouchedOnly(size);
+            } else {
+                allocate(size);
+            }
+        } else if (!sparseRow) {
+            densify();
         }
         if (weight == 0.0) {
             return false;
@@ -190,21 +244,207 @@ public final class ExactFeatureSummary implements FeatureAccumulator {
         return true;
     }
 
+    /** Sets the dimension and allocates the dense form's per-feature arrays. */
     private void allocate(int size) {
         dimension = size;
-        sum = new ExactSum[size];
-        squareSum = new ExactSum[size];
-        bound = new double[size];
-        inverseBound = new double[size];
+        allocateSlots(size);
+    }
+
+    /** Sets the dimension and starts the touched-only form with room for a few features. */
+    private void allocateTouchedOnly(int size) {
+        dimension = size;
+        allocateSlots(INITIAL_SLOTS);
+        slotKeys = new int[2 * INITIAL_SLOTS];
+        slotOfKey = new int[2 * INITIAL_SLOTS];
+        featureOfSlot = new int[INITIAL_SLOTS];
+        touched = 0;
+    }
+
+    private void allocateSlots(int slots) {
+        sum = new ExactSum[slots];
+        squareSum = new ExactSum[slots];
+        bound = new double[slots];
+        inverseBound = new double[slots];
         // No open block: the dense row's check fails (0 * infinity is NaN) and its values go one by one.
         Arrays.fill(inverseBound, Double.POSITIVE_INFINITY);
-        x1 = new double[size];
-        x2 = new double[size];
-        p1 = new double[size];
-        p2 = new double[size];
-        e1 = new double[size];
-        e2 = new double[size];
-        blockCount = new int[size];
+        x1 = new double[slots];
+        x2 = new double[slots];
+        p1 = new double[slots];
+        p2 = new double[slots];
+        e1 = new double[slots];
+        e2 = new double[slots];
+        blockCount = new int[slots];
+    }
+
+    /** Number of slots in use: the dimension in the dense form. */
+    private int slotsInUse() {
+        return slotKeys == null ? Math.max(dimension, 0) : touched;
+    }
+
+    /** The feature held in slot {@code s}. */
+    private int featureOf(int s) {
+        return featureOfSlot == null ? s : featureOfSlot[s];
+    }
+
+    /** Whether this summary holds only the features it touched (rather than every feature). */
+    boolean isTouchedOnly() {
+        return slotKeys != null;
+    }
+
+    /** Features this summary holds per-feature state for: those touched, or every feature in the dense form. */
+    int heldFeatures() {
+        return slotsInUse();
+    }
+
+    private static int hash(int feature, int mask) {
+        int h = feature * 0x9E3779B9;
+        return (h ^ (h >>> 16)) & mask;
+    }
+
+    /**
+     * The slot of {@code feature}, adding an empty one in the touched-only form; may switch this summary to the dense
+     * form, so the answer is only valid until the next call.
+     */
+    private int slotFor(int feature) {
+        if (slotKeys == null) {
+            return feature;
+        }
+        int mask = slotKeys.length - 1;
+        int key = feature + 1;
+        int h = hash(feature, mask);
+        for (int found; (found = slotKeys[h]) != 0; h = (h + 1) & mask) {
+            if (found == key) {
+                return slotOfKey[h];
+            }
+        }
+        if (touched >= (long) (dimension * denseShare)) {
+            densify();
+            return feature;
+        }
+        if (touched == featureOfSlot.length) {
+            resizeSlots(Math.max(INITIAL_SLOTS, touched + (touched >> 1)));
+        }
+        int s = touched++;
+        featureOfSlot[s] = feature;
+        slotKeys[h] = key;
+        slotOfKey[h] = s;
+        if (2 * touched > slotKeys.length) {
+            rehash(2 * slotKeys.length);
+        }
+        return s;
+    }
+
+    /**
+     * Makes room for {@code slots} slots in the touched-only form at once, so that merging a large summary in neither
+     * grows the arrays nor rehashes the table step by step; never beyond the switch to the dense form.
+     */
+    private void reserveSlots(long slots) {
+        if (slotKeys == null) {
+            return;
+        }
+        int wanted = (int) Math.min(slots, (long) (dimension * denseShare) + 1L);
+        if (wanted > featureOfSlot.length) {
+            resizeSlots(wanted);
+        }
+        if (2L * wanted > slotKeys.length) {
+            rehash(Integer.highestOneBit(2 * wanted - 1) << 1);
+        }
+    }
+
+    private void resizeSlots(int slots) {
+        int old = featureOfSlot.length;
+        featureOfSlot = Arrays.copyOf(featureOfSlot, slots);
+        sum = Arrays.copyOf(sum, slots);
+        squareSum = Arrays.copyOf(squareSum, slots);
+        bound = Arrays.copyOf(bound, slots);
+        inverseBound = Arrays.copyOf(inverseBound, slots);
+        if (slots > old) {
+            Arrays.fill(inverseBound, old, slots, Double.POSITIVE_INFINITY);
+        }
+        x1 = Arrays.copyOf(x1, slots);
+        x2 = Arrays.copyOf(x2, slots);
+        p1 = Arrays.copyOf(p1, slots);
+        p2 = Arrays.copyOf(p2, slots);
+        e1 = Arrays.copyOf(e1, slots);
+        e2 = Arrays.copyOf(e2, slots);
+        blockCount = Arrays.copyOf(blockCount, slots);
+        if (missingCount != null) {
+            missingCount = Arrays.copyOf(missingCount, slots);
+            missingWeight = Arrays.copyOf(missingWeight, slots);
+            missingWeightSquare = Arrays.copyOf(missingWeightSquare, slots);
+        }
+    }
+
+    private void rehash(int tableSize) {
+        slotKeys = new int[tableSize];
+        slotOfKey = new int[tableSize];
+        int mask = tableSize - 1;
+        for (int s = 0; s < touched; s++) {
+            int feature = featureOfSlot[s];
+            int h = hash(feature, mask);
+            while (slotKeys[h] != 0) {
+                h = (h + 1) & mask;
+            }
+            slotKeys[h] = feature + 1;
+            slotOfKey[h] = s;
+        }
+    }
+
+    /** Switches the touched-only form to the dense form: an untouched feature is one that has seen nothing. */
+    private void densify() {
+        if (slotKeys == null) {
+            return;
+        }
+        ExactSum[] slotSum = sum;
+        ExactSum[] slotSquareSum = squareSum;
+        double[] slotBound = bound;
+        double[] slotInverseBound = inverseBound;
+        double[][] slotLevels = {x1, x2, p1, p2, e1, e2};
+        int[] slotBlockCount = blockCount;
+        long[] slotMissingCount = missingCount;
+        ExactSum[] slotMissingWeight = missingWeight;
+        ExactSum[] slotMissingWeightSquare = missingWeightSquare;
+        allocateSlots(dimension);
+        double[][] levels = {x1, x2, p1, p2, e1, e2};
+        if (slotMissingCount != null) {
+            missingCount = new long[dimension];
+            missingWeight = new ExactSum[dimension];
+            missingWeightSquare = new ExactSum[dimension];
+        }
+        for (int s = 0; s < touched; s++) {
+            int j = featureOfSlot[s];
+            sum[j] = slotSum[s];
+            squareSum[j] = slotSquareSum[s];
+            bound[j] = slotBound[s];
+            inverseBound[j] = slotInverseBound[s];
+            for (int level = 0; level < levels.length; level++) {
+                levels[level][j] = slotLevels[level][s];
+            }
+            blockCount[j] = slotBlockCount[s];
+            if (slotMissingCount != null) {
+                missingCount[j] = slotMissingCount[s];
+                missingWeight[j] = slotMissingWeight[s];
+                missingWeightSquare[j] = slotMissingWeightSquare[s];
+            }
+        }
+        slotKeys = null;
+        slotOfKey = null;
+        featureOfSlot = null;
+        touched = 0;
+    }
+
+    /** The touched-only form's slots in increasing order of their features. */
+    private int[] slotsByFeature() {
+        long[] keyed = new long[touched];
+        for (int s = 0; s < touched; s++) {
+            keyed[s] = ((long) featureOfSlot[s] << 32) | s;
+        }
+        Arrays.sort(keyed);
+        int[] order = new int[touched];
+        for (int i = 0; i < touched; i++) {
+            order[i] = (int) keyed[i];
+        }
+        return order;
     }
 
     private void addValue(int j, double x, double weight) {
@@ -474,7 +714,7 @@ public final class ExactFeatureSummary implements FeatureAccumulator {
     /** Adds {@code x} and its square to feature {@code j}'s exact sums directly. */
     private void addDirect(int j, double x) {
         if (!Double.isFinite(x)) {
-            throw new IllegalArgumentException("feature " + j + " has a non-finite value " + x);
+            throw new IllegalArgumentException("feature " + featureOf(j) + " has a non-finite value " + x);
         }
         if (x != 0.0) {
             sumOf(j).add(x);
@@ -523,7 +763,7 @@ public final class ExactFeatureSummary implements FeatureAccumulator {
     /** Adds one value of weight 1 to its feature's block. */
     private void addUnit(int j, double x) {
         if (!Double.isFinite(x)) {
-            throw new IllegalArgumentException("feature " + j + " has a non-finite value " + x);
+            throw new IllegalArgumentException("feature " + featureOf(j) + " has a non-finite value " + x);
         }
         double ax = Math.abs(x);
         double bx = bound[j];
@@ -597,7 +837,7 @@ public final class ExactFeatureSummary implements FeatureAccumulator {
             return;
         }
         if (!Double.isFinite(x)) {
-            throw new IllegalArgumentException("feature " + j + " has a non-finite value " + x);
+            throw new IllegalArgumentException("feature " + featureOf(j) + " has a non-finite value " + x);
         }
         sumOf(j).addProduct(weight, x);
         squareSumOf(j).addWeightedSquare(weight, x);
@@ -645,20 +885,14 @@ public final class ExactFeatureSummary implements FeatureAccumulator {
     }
 
     private void flushAll() {
-        if (dimension <= 0) {
-            return;
-        }
-        for (int j = 0; j < dimension; j++) {
+        int slots = slotsInUse();
+        for (int j = 0; j < slots; j++) {
             flush(j);
         }
     }
 
     private void markMissing(int j, double weight) {
-        if (missingCount == null) {
-            missingCount = new long[dimension];
-            missingWeight = new ExactSum[dimension];
-            missingWeightSquare = new ExactSum[dimension];
-        }
+        ensureMissingArrays();
         missingCount[j]++;
         if (missingWeight[j] == null) {
             missingWeight[j] = new ExactSum();
@@ -668,6 +902,15 @@ public final class ExactFeatureSummary implements FeatureAccumulator {
         missingWeightSquare[j].addSquare(weight);
     }
 
+    private void ensureMissingArrays() {
+        if (missingCount == null) {
+            int slots = bound.length;
+            missingCount = new long[slots];
+            missingWeight = new ExactSum[slots];
+            missingWeightSquare = new ExactSum[slots];
+        }
+    }
+
     @Override
     public ExactFeatureSummary merge(FeatureAccumulator accumulator) {
         ExactFeatureSummary other = (ExactFeatureSummary) accumulator;
@@ -675,7 +918,12 @@ public final class ExactFeatureSummary implements FeatureAccumulator {
             return this;
         }
         if (dimension < 0) {
-            allocate(other.dimension);
+            // An empty summary takes the argument's form: a touched-only argument stays cheap to merge into it.
+            if (other.slotKeys != null) {
+                allocateTouchedOnly(other.dimension);
+            } else {
+                allocate(other.dimension);
+            }
         } else if (dimension != other.dimension) {
             throw new DimensionMismatchException(dimension, other.dimension);
         }
@@ -683,67 +931,70 @@ public final class ExactFeatureSummary implements FeatureAccumulator {
         unitRows += other.unitRows;
         weightSum.merge(other.weightSum);
         weightSquareSum.merge(other.weightSquareSum);
-        final int d = dimension;
-        for (int j = 0; j < d; j++) {
-            // A feature this summary has not seen takes a copy of the argument's sums: one array copy, no merge.
-            if (other.sum[j] != null) {
-                if (sum[j] == null) {
-                    sum[j] = other.sum[j].copy();
-                } else {
-                    sum[j].merge(other.sum[j]);
-                }
+        if (other.slotKeys == null) {
+            densify();
+        } else {
+            reserveSlots((long) touched + other.touched);
+        }
+        int otherSlots = other.slotsInUse();
+        for (int bs = 0; bs < otherSlots; bs++) {
+            boolean otherMissing = other.missingCount != null && other.missingCount[bs] != 0;
+            if (other.sum[bs] == null && other.squareSum[bs] == null && other.bound[bs] == 0.0 && !otherMissing) {
+                continue;
             }
-            if (other.squareSum[j] != null) {
-                if (squareSum[j] == null) {
-                    squareSum[j] = other.squareSum[j].copy();
-                } else {
-                    squareSum[j].merge(other.squareSum[j]);
-                }
-            }
-            if (other.bound[j] != 0.0) {
-                // The argument's open block is added to the exact sums, level by level: it stays as it was.
-                if (other.x1[j] != 0.0 || other.x2[j] != 0.0) {
-                    ExactSum s = sumOf(j);
-                    s.add(other.x1[j]);
-                    s.add(other.x2[j]);
-                }
-                if (other.p1[j] != 0.0 || other.p2[j] != 0.0 || other.e1[j] != 0.0 || other.e2[j] != 0.0) {
-                    ExactSum s = squareSumOf(j);
-                    s.add(other.p1[j]);
-                    s.add(other.p2[j]);
-                    s.add(other.e1[j]);
-                    s.add(other.e2[j]);
-                }
+            // slotFor may switch this summary to the dense form, where the slot is the feature.
+            int s = slotFor(other.featureOf(bs));
+            mergeFeature(other, bs, s);
+            if (otherMissing) {
+                ensureMissingArrays();
+                missingCount[s] += other.missingCount[bs];
+                missingWeight[s] = mergedSum(missingWeight[s], other.missingWeight[bs]);
+                missingWeightSquare[s] = mergedSum(missingWeightSquare[s], other.missingWeightSquare[bs]);
             }
         }
-        // The argument's buffered rows are added here as rows (its count already includes them).
+        // The argument's buffered rows (of the dense form only) are added here as rows; its count already includes them.
         for (int r = 0; r < other.bufferedRows; r++) {
-            bufferRow(other.rows[r], 0, d);
-        }
-        if (other.missingCount != null) {
-            if (missingCount == null) {
-                missingCount = new long[dimension];
-                missingWeight = new ExactSum[dimension];
-                missingWeightSquare = new ExactSum[dimension];
-            }
-            for (int j = 0; j < dimension; j++) {
-                missingCount[j] += other.missingCount[j];
-            }
-            mergeSums(missingWeight, other.missingWeight);
-            mergeSums(missingWeightSquare, other.missingWeightSquare);
+            bufferRow(other.rows[r], 0, dimension);
         }
         return this;
     }
 
-    private static void mergeSums(ExactSum[] into, ExactSum[] from) {
-        for (int j = 0; j < from.length; j++) {
-            if (from[j] != null) {
-                if (into[j] == null) {
-                    into[j] = new ExactSum();
-                }
-                into[j].merge(from[j]);
+    /** Adds the exact sums and the open block of {@code other}'s slot {@code bs} to slot {@code s}. */
+    private void mergeFeature(ExactFeatureSummary other, int bs, int s) {
+        // A feature this summary has not seen takes a copy of the argument's sums: one array copy, no merge.
+        if (other.sum[bs] != null) {
+            sum[s] = mergedSum(sum[s], other.sum[bs]);
+        }
+        if (other.squareSum[bs] != null) {
+            squareSum[s] = mergedSum(squareSum[s], other.squareSum[bs]);
+        }
+        if (other.bound[bs] != 0.0) {
+            // The argument's open block is added to the exact sums, level by level: it stays as it was.
+            if (other.x1[bs] != 0.0 || other.x2[bs] != 0.0) {
+                ExactSum sumOfSlot = sumOf(s);
+                sumOfSlot.add(other.x1[bs]);
+                sumOfSlot.add(other.x2[bs]);
+            }
+            if (other.p1[bs] != 0.0 || other.p2[bs] != 0.0 || other.e1[bs] != 0.0 || other.e2[bs] != 0.0) {
+                ExactSum squares = squareSumOf(s);
+                squares.add(other.p1[bs]);
+                squares.add(other.p2[bs]);
+                squares.add(other.e1[bs]);
+                squares.add(other.e2[bs]);
             }
         }
+    }
+
+    /** {@code into} with {@code from} added ({@code into} itself, or a copy of {@code from} when {@code into} is null). */
+    private static ExactSum mergedSum(ExactSum into, ExactSum from) {
+        if (from == null) {
+            return into;
+        }
+        if (into == null) {
+            return from.copy();
+        }
+        into.merge(from);
+        return into;
     }
 
     @Override
@@ -791,7 +1042,8 @@ public final class ExactFeatureSummary implements FeatureAccumulator {
 
     /**
      * Per-feature moments derived from the exact sums, each rounded once; a feature with no value of positive weight has
-     * weight, mean and variance 0.
+     * weight, mean and variance 0. The touched-only form gives moments of its touched features only (in increasing
+     * order), every other feature having seen only zeros: every row's weight, mean 0, variance 0, as the dense form finds.
      */
     FeatureStatistics.Moments moments() {
         if (count == 0) {
@@ -799,11 +1051,14 @@ public final class ExactFeatureSummary implements FeatureAccumulator {
         }
         addBufferedRows();
         flushAll();
-        long[] featureCount = new long[dimension];
-        double[] featureWeight = new double[dimension];
-        double[] featureWeightSquare = new double[dimension];
-        double[] mean = new double[dimension];
-        double[] variance = new double[dimension];
+        int slots = slotsInUse();
+        int[] slotOrder = slotKeys == null ? null : slotsByFeature();
+        int[] storedFeatures = slotOrder == null ? null : new int[slots];
+        long[] featureCount = new long[slots];
+        double[] featureWeight = new double[slots];
+        double[] featureWeightSquare = new double[slots];
+        double[] mean = new double[slots];
+        double[] variance = new double[slots];
         ExactValue totalWeight = totalWeight(false).value();
         ExactValue totalWeightSquare = totalWeight(true).value();
         double totalWeightDouble = totalWeight.toDouble();
@@ -812,39 +1067,44 @@ public final class ExactFeatureSummary implements FeatureAccumulator {
         double[] sum1 = new double[2];
         double[] sum2 = new double[2];
         double[] rounded = new double[2];
-        for (int j = 0; j < dimension; j++) {
+        for (int j = 0; j < slots; j++) {
+            int s = slotOrder == null ? j : slotOrder[j];
+            if (storedFeatures != null) {
+                storedFeatures[j] = featureOfSlot[s];
+            }
             ExactValue w = totalWeight;
             ExactValue w2 = totalWeightSquare;
             featureCount[j] = count;
             featureWeight[j] = totalWeightDouble;
             featureWeightSquare[j] = totalWeightSquareDouble;
-            if (missingCount != null && missingWeight[j] != null) {
-                featureCount[j] -= missingCount[j];
-                w = w.subtract(missingWeight[j].value());
-                w2 = w2.subtract(missingWeightSquare[j].value());
+            if (missingCount != null && missingWeight[s] != null) {
+                featureCount[j] -= missingCount[s];
+                w = w.subtract(missingWeight[s].value());
+                w2 = w2.subtract(missingWeightSquare[s].value());
                 featureWeight[j] = w.toDouble();
                 featureWeightSquare[j] = w2.toDouble();
             }
-            if (w.signum() <= 0 || (sum[j] == null && squareSum[j] == null)) {
+            if (w.signum() <= 0 || (sum[s] == null && squareSum[s] == null)) {
                 continue; // No value (reported by FeatureStatistics), or every value zero: mean and variance 0.
             }
-            if (weightIsADouble && (missingCount == null || missingWeight[j] == null)
-                    && (sum[j] == null ? zero(sum1) : sum[j].toDoubleDouble(sum1))
-                    && (squareSum[j] == null ? zero(sum2) : squareSum[j].toDoubleDouble(sum2))
+            if (weightIsADouble && (missingCount == null || missingWeight[s] == null)
+                    && (sum[s] == null ? zero(sum1) : sum[s].toDoubleDouble(sum1))
+                    && (squareSum[s] == null ? zero(sum2) : squareSum[s].toDoubleDouble(sum2))
                     && roundedMoments(totalWeightDouble, sum1, sum2, rounded)) {
                 mean[j] = rounded[0];
                 variance[j] = rounded[1];
                 continue;
             }
-            ExactValue s1 = sum[j] == null ? ExactValue.ZERO : sum[j].value();
-            ExactValue s2 = squareSum[j] == null ? ExactValue.ZERO : squareSum[j].value();
+            ExactValue s1 = sum[s] == null ? ExactValue.ZERO : sum[s].value();
+            ExactValue s2 = squareSum[s] == null ? ExactValue.ZERO : squareSum[s].value();
             mean[j] = s1.divideToDouble(w);
             variance[j] = w.multiply(s2).subtract(s1.multiply(s1)).divideToDouble(w.multiply(w));
             if (Double.isInfinite(variance[j])) {
-                throw new NonFiniteStatisticException(j, "variance", variance[j]);
+                throw new NonFiniteStatisticException(featureOf(s), "variance", variance[j]);
             }
         }
-        return new FeatureStatistics.Moments(count, featureCount, featureWeight, featureWeightSquare, mean, variance);
+        return new FeatureStatistics.Moments(count, dimension, storedFeatures, totalWeightDouble, totalWeightSquareDouble,
+                featureCount, featureWeight, featureWeightSquare, mean, variance);
     }
 
     private static boolean zero(double[] pair) {
@@ -944,17 +1204,20 @@ public final class ExactFeatureSummary implements FeatureAccumulator {
     }
 
     /**
-     * The summary in its compact form: counts, then each touched feature's exact sums (open blocks included) in their
-     * shortest form, then the missing values.
+     * The summary in its compact form: counts, its form and switch, then each touched feature's exact sums (open blocks
+     * included) in their shortest form, then the missing values.
      */
     byte[] toBytes() {
-        ByteArrayOutputStream buffer = new ByteArrayOutputStream(64 + (dimension < 0 ? 0 : 8 * dimension));
+        ByteArrayOutputStream buffer = new ByteArrayOutputStream(64 + 8 * slotsInUse());
         try (DataOutputStream out = new DataOutputStream(buffer)) {
             out.writeInt(dimension);
             out.writeLong(count);
             out.writeLong(unitRows);
             weightSum.writeCompact(out);
             weightSquareSum.writeCompact(out);
+            out.writeDouble(denseShare);
+            out.writeInt(denseFromStartUpTo);
+            out.writeBoolean(slotKeys != null);
             if (dimension > 0) {
                 writeFeatures(out);
                 writeMissing(out);
@@ -969,14 +1232,18 @@ public final class ExactFeatureSummary implements FeatureAccumulator {
         addBufferedRows();
         ExactSum scratch = new ExactSum();
         int previous = -1;
-        for (int j = 0; j < dimension; j++) {
+        int[] slotOrder = slotKeys == null ? null : slotsByFeature();
+        int slots = slotsInUse();
+        for (int i = 0; i < slots; i++) {
+            int j = slotOrder == null ? i : slotOrder[i];
+            int feature = featureOf(j);
             boolean blockTouched = x1[j] != 0.0 || x2[j] != 0.0 || p1[j] != 0.0 || p2[j] != 0.0 || e1[j] != 0.0
                     || e2[j] != 0.0;
             if (sum[j] == null && squareSum[j] == null && !blockTouched) {
                 continue;
             }
-            ExactSum.writeVarInt(out, j - previous);
-            previous = j;
+            ExactSum.writeVarInt(out, feature - previous);
+            previous = feature;
             // An open block is written as part of the sums, without closing it: serialising changes nothing.
             setScratch(scratch, sum[j]);
             scratch.add(x1[j]);
@@ -1006,12 +1273,16 @@ public final class ExactFeatureSummary implements FeatureAccumulator {
             return;
         }
         int previous = -1;
-        for (int j = 0; j < dimension; j++) {
+        int[] slotOrder = slotKeys == null ? null : slotsByFeature();
+        int slots = slotsInUse();
+        for (int i = 0; i < slots; i++) {
+            int j = slotOrder == null ? i : slotOrder[i];
             if (missingCount[j] == 0) {
                 continue;
             }
-            ExactSum.writeVarInt(out, j - previous);
-            previous = j;
+            int feature = featureOf(j);
+            ExactSum.writeVarInt(out, feature - previous);
+            previous = feature;
             out.writeLong(missingCount[j]);
             missingWeight[j].writeCompact(out);
             missingWeightSquare[j].writeCompact(out);
@@ -1021,40 +1292,47 @@ public final class ExactFeatureSummary implements FeatureAccumulator {
 
     /** A summary read back from {@link #toBytes()}. */
     static ExactFeatureSummary fromBytes(byte[] bytes) {
-        ExactFeatureSummary summary = new ExactFeatureSummary();
         try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(bytes))) {
             int dimension = in.readInt();
-            summary.count = in.readLong();
-            summary.unitRows = in.readLong();
-            summary.weightSum = ExactSum.readCompact(in);
-            summary.weightSquareSum = ExactSum.readCompact(in);
-            if (dimension >= 0) {
+            long count = in.readLong();
+            long unitRows = in.readLong();
+            ExactSum weightSum = ExactSum.readCompact(in);
+            ExactSum weightSquareSum = ExactSum.readCompact(in);
+            ExactFeatureSummary summary = new ExactFeatureSummary(in.readDouble(), in.readInt());
+            boolean touchedOnly = in.readBoolean();
+            summary.count = count;
+            summary.unitRows = unitRows;
+            summary.weightSum = weightSum;
+            summary.weightSquareSum = weightSquareSum;
+            if (dimension >= 0 && touchedOnly) {
+                summary.allocateTouchedOnly(dimension);
+            } else if (dimension >= 0) {
                 summary.allocate(dimension);
             }
             if (dimension > 0) {
                 int j = -1;
                 for (int step = ExactSum.readVarInt(in); step != 0; step = ExactSum.readVarInt(in)) {
                     j += step;
-                    summary.sum[j] = nullIfZero(ExactSum.readCompact(in));
-                    summary.squareSum[j] = nullIfZero(ExactSum.readCompact(in));
+                    int s = summary.slotFor(j);
+                    summary.sum[s] = nullIfZero(ExactSum.readCompact(in));
+                    summary.squareSum[s] = nullIfZero(ExactSum.readCompact(in));
                 }
                 if (in.readBoolean()) {
-                    summary.missingCount = new long[dimension];
-                    summary.missingWeight = new ExactSum[dimension];
-                    summary.missingWeightSquare = new ExactSum[dimension];
                     j = -1;
                     for (int step = ExactSum.readVarInt(in); step != 0; step = ExactSum.readVarInt(in)) {
                         j += step;
-                        summary.missingCount[j] = in.readLong();
-                        summary.missingWeight[j] = ExactSum.readCompact(in);
-                        summary.missingWeightSquare[j] = ExactSum.readCompact(in);
+                        int s = summary.slotFor(j);
+                        summary.ensureMissingArrays();
+                        summary.missingCount[s] = in.readLong();
+                        summary.missingWeight[s] = ExactSum.readCompact(in);
+                        summary.missingWeightSquare[s] = ExactSum.readCompact(in);
                     }
                 }
             }
+            return summary;
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        return summary;
     }
 
     private static ExactSum nullIfZero(ExactSum sum) {
@@ -1063,7 +1341,7 @@ public final class ExactFeatureSummary implements FeatureAccumulator {
 
     /** The serialised form: the bytes of {@link #toBytes()}. */
     private static final class Compact implements Serializable {
-        private static final long serialVersionUID = 1L;
+        private static final long serialVersionUID = 2L;
         private final byte[] bytes;
 
         Compact(byte[] bytes) {

@@ -1,6 +1,7 @@
 package io.github.batchnorm.jobs;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -10,6 +11,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.github.batchnorm.BatchNormalizationModel;
 import io.github.batchnorm.stats.FeatureStatistics;
 import io.github.batchnorm.stats.VarianceMode;
+import java.util.Arrays;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class ModelReportTest {
@@ -81,5 +84,80 @@ class ModelReportTest {
         UsageException notANumber = assertThrows(UsageException.class, () -> command.parse(json.toString()));
         assertTrue(notANumber.getMessage().contains("'storedFeatures' is \"4\" but the statistics give 4"),
                 notANumber.getMessage());
+    }
+
+    /**
+     * A model of 2^28 features of which three are stored, built from its statistics (no fit): 7 (mean 2.5, variance
+     * 0.25), 2^27 (mean 0, variance 1, so not implicit) and 2^28 - 1 (zero wherever present, missing in 2 of 10 rows).
+     */
+    private static BatchNormalizationModel wideModel() {
+        int wide = 1 << 28;
+        FeatureStatistics stored = FeatureStatistics.stored(ROWS, wide, new int[] {7, 1 << 27, wide - 1},
+                new long[] {ROWS, ROWS, 8}, new double[] {ROWS, ROWS, 8}, new double[] {ROWS, ROWS, 8},
+                new double[] {2.5, 0.0, 0.0}, new double[] {0.25, 1.0, 0.0}, ROWS, ROWS);
+        BatchNormalizationModel model = new BatchNormalizationModel("batchNorm_wide", stored);
+        model.setInputCol("hashed").setOutputCol("scaled").setVarianceMode(VarianceMode.POPULATION.paramValue());
+        return model;
+    }
+
+    @Test
+    void describeListsTheStoredFeaturesOfAModelOfTwoToTheTwentyEightAndOneRuleForTheOthers() throws Exception {
+        BatchNormalizationModel model = wideModel();
+        assertTrue(ModelReport.listsStoredFeaturesOnly(model));
+        assertEquals((1L << 28) - 3, ModelReport.implicitFeatures(model), "every feature but the three stored");
+
+        String text = ModelReport.json(model);
+        assertTrue(text.length() < 2_000, text.length() + " characters: " + text);
+        JsonNode json = new ObjectMapper().readTree(text);
+        assertEquals(1 << 28, json.get("numFeatures").intValue());
+        assertEquals(3, json.get("storedFeatures").longValue());
+        assertEquals((1L << 28) - 3, json.get("implicitFeatures").longValue());
+        assertEquals("[7,134217728,268435455]", json.get("features").toString());
+        assertEquals("[10,10,8]", json.get("count").toString());
+        assertEquals("[2.5,0.0,0.0]", json.get("mean").toString());
+        assertEquals("[0.25,1.0,0.0]", json.get("variance").toString());
+        assertEquals("[1.0,1.0,1.0]", json.get("gamma").toString());
+        assertEquals("[0.0,0.0,0.0]", json.get("beta").toString());
+        assertEquals("{\"count\":10,\"mean\":0.0,\"variance\":0.0,\"gamma\":1.0,\"beta\":0.0}",
+                json.get("otherFeatures").toString());
+
+        String table = ModelReport.table(model);
+        assertTrue(table.length() < 2_000, table.length() + " characters: " + table);
+        String[] lines = table.split("\n");
+        assertEquals("feature", lines[0].split(" +")[0]);
+        assertEquals(List.of("hashed[7]", "10", "2.50000", "0.250000", "1.00000", "0.00000"),
+                List.of(lines[1].trim().split(" +")));
+        assertTrue(lines[2].startsWith("hashed[134217728] "), table);
+        assertTrue(lines[3].startsWith("hashed[268435455] "), table);
+        assertEquals(List.of("the", "other", "268435453", "10", "0.00000", "0.00000", "1.00000", "0.00000"),
+                List.of(lines[4].trim().split(" +")));
+        assertTrue(table.contains("268435456 features: 3 stored (a value other than zero, or a missing value, in some"
+                + " row), 268435453 implicit (zero in every row)\n"), table);
+
+        // import takes one value per feature, so it refuses this form by name rather than misreading it.
+        ImportCommand command = new ImportCommand();
+        command.json = "wide.json";
+        UsageException refused = assertThrows(UsageException.class, () -> command.parse(text));
+        assertTrue(refused.getMessage().contains("'features' and 'otherFeatures' describe a model that lists only its"
+                + " stored features"), refused.getMessage());
+    }
+
+    @Test
+    void aModelOfAtMostTwoToTheTwentyFeaturesOrWithPerFeatureGammaIsListedFeatureByFeature() {
+        assertFalse(ModelReport.listsStoredFeaturesOnly(model()), "every feature stored");
+        FeatureStatistics narrow = FeatureStatistics.stored(ROWS, 1 << 20, new int[] {7}, new long[] {ROWS},
+                new double[] {ROWS}, new double[] {ROWS}, new double[] {2.5}, new double[] {0.25}, ROWS, ROWS);
+        BatchNormalizationModel atLimit = new BatchNormalizationModel("batchNorm_narrow", narrow);
+        atLimit.setInputCol("hashed");
+        assertFalse(ModelReport.listsStoredFeaturesOnly(atLimit), "2^20 features");
+        FeatureStatistics wider = FeatureStatistics.stored(ROWS, (1 << 20) + 1, new int[] {7}, new long[] {ROWS},
+                new double[] {ROWS}, new double[] {ROWS}, new double[] {2.5}, new double[] {0.25}, ROWS, ROWS);
+        BatchNormalizationModel aboveLimit = new BatchNormalizationModel("batchNorm_wider", wider);
+        aboveLimit.setInputCol("hashed");
+        assertTrue(ModelReport.listsStoredFeaturesOnly(aboveLimit), "2^20 + 1 features");
+        double[] gamma = new double[(1 << 20) + 1];
+        Arrays.fill(gamma, 2.0);
+        aboveLimit.setGamma(gamma);
+        assertFalse(ModelReport.listsStoredFeaturesOnly(aboveLimit), "a gamma per feature is not one rule");
     }
 }

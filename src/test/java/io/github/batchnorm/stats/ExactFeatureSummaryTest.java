@@ -2,6 +2,7 @@ package io.github.batchnorm.stats;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -287,5 +288,185 @@ class ExactFeatureSummaryTest {
             }
         }
         assertTrue(answered > cases / 2, "the double-double path answered only " + answered + " of " + cases);
+    }
+
+    /** Sparse rows of the given rows' non-zeros, added to {@code summary}. */
+    private static ExactFeatureSummary addSparse(ExactFeatureSummary summary, double[][] rows, int from, int to) {
+        for (int i = from; i < to; i++) {
+            double[] row = rows[i];
+            int[] indices = nonZeroIndices(row);
+            double[] values = java.util.Arrays.stream(indices).mapToDouble(j -> row[j]).toArray();
+            summary.addSparse(row.length, indices, values, indices.length, 1.0 + i % 3);
+        }
+        return summary;
+    }
+
+    /**
+     * Same counts, weights, means and variances, bit for bit, whichever features each stores ({@code equals} compares
+     * the bits); the per-feature arrays are compared too where they are small.
+     */
+    private static void assertSameBits(FeatureStatistics expected, FeatureStatistics actual, String what) {
+        assertEquals(expected, actual, what);
+        if (expected.numFeatures() > 4096) {
+            return;
+        }
+        assertArrayEquals(expected.mean(), actual.mean(), what + ": means");
+        assertArrayEquals(expected.variance(VarianceMode.POPULATION), actual.variance(VarianceMode.POPULATION),
+                what + ": variances");
+        assertArrayEquals(expected.weightSum(), actual.weightSum(), what + ": weights");
+        assertArrayEquals(expected.count(), actual.count(), what + ": counts");
+    }
+
+    @Test
+    void aWideSparseSummaryHoldsOnlyTheFeaturesItTouchedAndGivesTheCorrectlyRoundedStatistics() {
+        int wide = 1 << 24;
+        // Rows 0..99 each touch 3 features of 2^24: 7 (1, 2, 3, ...), 2^24 - 1 (always 5) and one of 40 others (-2).
+        ExactFeatureSummary summary = new ExactFeatureSummary();
+        for (int i = 0; i < 100; i++) {
+            int other = 1000 + 4099 * (i % 40);
+            summary.addSparse(wide, new int[] {7, other, wide - 1}, new double[] {i + 1, -2.0, 5.0}, 3, 1.0);
+        }
+        assertTrue(summary.isTouchedOnly());
+        assertEquals(42, summary.heldFeatures());
+        FeatureStatistics.Moments stored = summary.moments();
+        assertEquals(42, stored.storedFeatures.length);
+        assertEquals(7, stored.storedFeatures[0]);
+        assertEquals(1000, stored.storedFeatures[1]);
+        assertEquals(wide - 1, stored.storedFeatures[41]);
+        assertEquals(100.0, stored.implicitWeightSum);
+        FeatureStatistics.Moments moments = stored.alignTo(null);
+        // Correctly rounded closed forms: 1..100 has mean 50.5 and population variance (100^2 - 1) / 12 = 833.25.
+        assertEquals(50.5, moments.mean[7]);
+        assertEquals(833.25, moments.variance[7]);
+        assertEquals(5.0, moments.mean[wide - 1]);
+        assertEquals(0.0, moments.variance[wide - 1]);
+        // -2 in 3 of 100 rows (i % 40 < 20): mean -0.06, variance 4 * 0.03 - 0.06^2 = 0.1164; in 2 rows -0.04, 0.0784.
+        assertEquals(-0.06, moments.mean[1000]);
+        assertEquals(0.1164, moments.variance[1000]);
+        assertEquals(-0.04, moments.mean[1000 + 4099 * 20]);
+        assertEquals(0.0784, moments.variance[1000 + 4099 * 20]);
+        assertEquals(0.0, moments.mean[8]);
+        assertEquals(0.0, moments.variance[8]);
+        assertEquals(100, moments.count[8], "an untouched feature saw a zero in every row");
+        assertEquals(100.0, moments.weightSum[8]);
+    }
+
+    @Test
+    void theTouchedOnlyFormSwitchesToDenseJustAboveAQuarterOfTheFeaturesAndNeverShowsInTheBits() {
+        int features = 64;
+        int limit = features / FastFeatureSummary.DENSE_FROM_SHARE;
+        ExactFeatureSummary summary = ExactFeatureSummary.withDenseShare(1.0 / FastFeatureSummary.DENSE_FROM_SHARE);
+        ExactFeatureSummary dense = ExactFeatureSummary.withDenseShare(0.0);
+        for (int j = 0; j < limit; j++) {
+            summary.addSparse(features, new int[] {j}, new double[] {j + 0.1}, 1, 1.0);
+            dense.addSparse(features, new int[] {j}, new double[] {j + 0.1}, 1, 1.0);
+        }
+        assertTrue(summary.isTouchedOnly(), "at the limit");
+        assertFalse(dense.isTouchedOnly(), "a share of 0 is dense from the first row");
+        assertEquals(limit, summary.heldFeatures());
+        assertSameBits(dense.toStatistics(), summary.toStatistics(), "touched-only at the limit against dense");
+        summary.addSparse(features, new int[] {0, 3}, new double[] {2.0, 0.0}, 2, 1.0);
+        dense.addSparse(features, new int[] {0, 3}, new double[] {2.0, 0.0}, 2, 1.0);
+        assertTrue(summary.isTouchedOnly(), "touching held features again adds none");
+        summary.addSparseWithMissing(features, new int[] {limit - 1, limit}, new double[] {Double.NaN, 0.0}, 2, 2.0);
+        dense.addSparseWithMissing(features, new int[] {limit - 1, limit}, new double[] {Double.NaN, 0.0}, 2, 2.0);
+        assertTrue(summary.isTouchedOnly(), "a missing value touches a held feature, a stored zero none");
+        summary.addSparse(features, new int[] {limit}, new double[] {1.0}, 1, 1.0);
+        dense.addSparse(features, new int[] {limit}, new double[] {1.0}, 1, 1.0);
+        assertFalse(summary.isTouchedOnly(), "one above the limit");
+        assertEquals(features, summary.heldFeatures());
+        assertSameBits(dense.toStatistics(), summary.toStatistics(), "switched to dense against dense throughout");
+
+        ExactFeatureSummary denseRow = ExactFeatureSummary.withDenseShare(1.0)
+                .addSparse(features, new int[] {1}, new double[] {1.0}, 1, 1.0);
+        assertTrue(denseRow.isTouchedOnly());
+        denseRow.add(new double[features], 1.0);
+        assertFalse(denseRow.isTouchedOnly(), "a dense row makes the summary dense");
+    }
+
+    @Test
+    void aSummaryOfAtMostTwoToTheTwentyFeaturesIsDenseFromItsFirstSparseRowAndAWiderOneTouchedOnly() {
+        int limit = FastFeatureSummary.DENSE_FROM_START_UP_TO;
+        assertEquals(1 << 20, limit);
+        ExactFeatureSummary atLimit = new ExactFeatureSummary()
+                .addSparse(limit, new int[] {5}, new double[] {2.0}, 1, 1.0);
+        assertFalse(atLimit.isTouchedOnly(), "2^20 features");
+        assertEquals(limit, atLimit.heldFeatures());
+        ExactFeatureSummary wider = new ExactFeatureSummary()
+                .addSparse(limit + 1, new int[] {5}, new double[] {2.0}, 1, 1.0);
+        assertTrue(wider.isTouchedOnly(), "2^20 + 1 features");
+        assertEquals(1, wider.heldFeatures());
+    }
+
+    @Test
+    void touchedOnlyAndDensePiecesMergeInEitherOrderToTheBitsOfOneDensePass() {
+        double[][] rows = adversarialRows(31, 600);
+        // Wider rows, mostly zeros, so the sparse pieces touch a few of 512 features: the adversarial columns spread out.
+        double[][] wide = new double[rows.length][512];
+        for (int i = 0; i < rows.length; i++) {
+            for (int j = 0; j < rows[i].length; j++) {
+                if ((i + j) % 5 == 0) {
+                    wide[i][(j * 73 + i % 4) % 512] = rows[i][j] == 1e300 ? 3.0 : rows[i][j];
+                }
+            }
+        }
+        FeatureStatistics expected = addSparse(ExactFeatureSummary.withDenseShare(0.0), wide, 0, 600).toStatistics();
+        ExactFeatureSummary first = addSparse(ExactFeatureSummary.withDenseShare(1.0), wide, 0, 200);
+        ExactFeatureSummary second = addSparse(ExactFeatureSummary.withDenseShare(0.0), wide, 200, 400);
+        ExactFeatureSummary third = addSparse(ExactFeatureSummary.withDenseShare(1.0), wide, 400, 600);
+        assertTrue(first.isTouchedOnly() && third.isTouchedOnly() && !second.isTouchedOnly());
+        assertTrue(first.heldFeatures() < 512 / 4, first.heldFeatures() + " features touched");
+        assertSameBits(expected, copy(first).merge(second).merge(third).toStatistics(), "touched, dense, touched");
+        assertSameBits(expected, copy(second).merge(third).merge(first).toStatistics(), "dense, touched, touched");
+        ExactFeatureSummary touchedPair = copy(third).merge(first);
+        assertTrue(touchedPair.isTouchedOnly(), "two touched-only pieces merge into a touched-only one");
+        assertSameBits(expected, touchedPair.merge(second).toStatistics(), "touched, touched, dense");
+        assertSameBits(expected, new ExactFeatureSummary().merge(first).merge(third).merge(second).toStatistics(),
+                "into an empty summary");
+    }
+
+    private static ExactFeatureSummary copy(ExactFeatureSummary summary) {
+        return ExactFeatureSummary.fromBytes(summary.toBytes());
+    }
+
+    @Test
+    void aTouchedOnlySummaryTravelsSerialisedInAFewDozenBytesPerTouchedFeatureAndGoesOnAsBefore() throws Exception {
+        int wide = 1 << 22;
+        SplittableRandom random = new SplittableRandom(5);
+        ExactFeatureSummary summary = new ExactFeatureSummary();
+        for (int i = 0; i < 1000; i++) {
+            int[] indices = random.ints(0, wide).distinct().limit(20).sorted().toArray();
+            summary.addSparse(wide, indices, random.doubles(20, -3, 7).toArray(), 20, 1.0);
+        }
+        summary.addSparseWithMissing(wide, new int[] {12, wide - 3}, new double[] {Double.NaN, 1.5}, 2, 0.5);
+        byte[] bytes = serialise(summary);
+        int touched = summary.heldFeatures();
+        assertTrue(bytes.length < 64L * touched + 1000, bytes.length + " bytes for " + touched + " touched features");
+        ExactFeatureSummary copy = deserialise(bytes);
+        assertTrue(copy.isTouchedOnly());
+        assertEquals(touched, copy.heldFeatures());
+        for (int i = 0; i < 200; i++) {
+            int[] indices = random.ints(0, 64).distinct().limit(5).sorted().toArray();
+            double[] values = random.doubles(5, -1, 1).toArray();
+            summary.addSparse(wide, indices, values, 5, 1.0);
+            copy.addSparse(wide, indices, values, 5, 1.0);
+        }
+        FeatureStatistics expected = summary.toStatistics();
+        assertSameBits(expected, copy.toStatistics(), "serialised and read back");
+        int stored12 = java.util.Arrays.binarySearch(expected.storedFeatures(), 12);
+        assertEquals(1000 + 1 + 200 - 1, expected.storedCount()[stored12],
+                "the missing value is left out of its feature only");
+    }
+
+    @Test
+    void aNonFiniteValueOfAWideSparseRowIsReportedWithItsFeatureIndex() {
+        int wide = 1 << 24;
+        ExactFeatureSummary summary = new ExactFeatureSummary()
+                .addSparse(wide, new int[] {3}, new double[] {1.0}, 1, 1.0);
+        assertEquals("feature 12345678 has a non-finite value Infinity", assertThrows(IllegalArgumentException.class,
+                () -> summary.addSparse(wide, new int[] {12345678}, new double[] {Double.POSITIVE_INFINITY}, 1, 1.0))
+                .getMessage());
+        assertEquals("feature 9999999 has a non-finite value NaN", assertThrows(IllegalArgumentException.class,
+                () -> summary.addSparse(wide, new int[] {9999999}, new double[] {Double.NaN}, 1, 2.0)).getMessage());
     }
 }
