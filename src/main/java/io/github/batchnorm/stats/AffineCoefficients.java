@@ -58,7 +58,7 @@ public final class AffineCoefficients implements Serializable {
      * non-zero finds its coefficients in one or two probes rather than a binary search's twenty-odd, most of them cache
      * misses among millions of stored features. Built where first needed (on each executor), not broadcast.
      */
-    private transient volatile SlotTable slotTable;
+    private transient volatile FeatureSlots slotTable;
 
     private AffineCoefficients(int numFeatures, int[] storedFeatures, double implicitScale, double[] mean,
             double[] scale, double[] beta, boolean centering) {
@@ -69,47 +69,6 @@ public final class AffineCoefficients implements Serializable {
         this.scale = scale;
         this.beta = beta;
         this.centering = centering;
-    }
-
-    /** Feature to slot: {@code keys[h]} is a feature plus one (0: empty), {@code slots[h]} its slot. */
-    private static final class SlotTable {
-        final int[] keys;
-        final int[] slots;
-        final int mask;
-
-        SlotTable(int[] storedFeatures) {
-            int size = Integer.highestOneBit(Math.max(8, storedFeatures.length) * 2 - 1) << 1;
-            keys = new int[size];
-            slots = new int[size];
-            mask = size - 1;
-            for (int s = 0; s < storedFeatures.length; s++) {
-                int h = hash(storedFeatures[s], mask);
-                while (keys[h] != 0) {
-                    h = (h + 1) & mask;
-                }
-                keys[h] = storedFeatures[s] + 1;
-                slots[h] = s;
-            }
-        }
-
-        static int hash(int feature, int mask) {
-            int h = feature * 0x9E3779B9;
-            return (h ^ (h >>> 16)) & mask;
-        }
-
-        /** The slot of {@code feature}, or -1 if it is not stored. */
-        int slotOf(int feature) {
-            int key = feature + 1;
-            for (int h = hash(feature, mask); ; h = (h + 1) & mask) {
-                int found = keys[h];
-                if (found == key) {
-                    return slots[h];
-                }
-                if (found == 0) {
-                    return -1;
-                }
-            }
-        }
     }
 
     /** Stored features whose zero maps to something other than +0.0, with that value. */
@@ -296,9 +255,10 @@ public final class AffineCoefficients implements Serializable {
         if (storedFeatures == null) {
             return feature;
         }
-        SlotTable table = slotTable;
+        // Built once and only read after: the volatile write publishes it whole to the other task threads.
+        FeatureSlots table = slotTable;
         if (table == null) {
-            table = new SlotTable(storedFeatures);
+            table = FeatureSlots.of(storedFeatures);
             slotTable = table;
         }
         return table.slotOf(feature);

@@ -89,15 +89,10 @@ public final class ExactFeatureSummary implements FeatureAccumulator {
     private int dimension = -1;
     private long count;
     /**
-     * The touched-only form: {@code slotKeys[h]} is a feature index plus one (0: empty) and {@code slotOfKey[h]} its slot;
-     * {@code featureOfSlot[s]} is slot {@code s}'s feature. All null in the dense form, where a feature's slot is its index.
+     * The touched-only form's features and their slots; null in the dense form, where a feature's slot is its index.
      * Every per-feature array below is indexed by slot.
      */
-    private int[] slotKeys;
-    private int[] slotOfKey;
-    private int[] featureOfSlot;
-    /** Slots in use in the touched-only form. */
-    private int touched;
+    private FeatureSlots touchedOnly;
     /** The share of the features above which the touched-only form becomes dense (1: never, 0: at once). */
     private final double denseShare;
     /** The largest dimension at which a sparse first row starts the dense form (0: a sparse first row never does). */
@@ -254,10 +249,7 @@ public final class ExactFeatureSummary implements FeatureAccumulator {
     private void allocateTouchedOnly(int size) {
         dimension = size;
         allocateSlots(INITIAL_SLOTS);
-        slotKeys = new int[2 * INITIAL_SLOTS];
-        slotOfKey = new int[2 * INITIAL_SLOTS];
-        featureOfSlot = new int[INITIAL_SLOTS];
-        touched = 0;
+        touchedOnly = new FeatureSlots(INITIAL_SLOTS);
     }
 
     private void allocateSlots(int slots) {
@@ -278,17 +270,17 @@ public final class ExactFeatureSummary implements FeatureAccumulator {
 
     /** Number of slots in use: the dimension in the dense form. */
     private int slotsInUse() {
-        return slotKeys == null ? Math.max(dimension, 0) : touched;
+        return touchedOnly == null ? Math.max(dimension, 0) : touchedOnly.size();
     }
 
     /** The feature held in slot {@code s}. */
     private int featureOf(int s) {
-        return featureOfSlot == null ? s : featureOfSlot[s];
+        return touchedOnly == null ? s : touchedOnly.featureOf(s);
     }
 
     /** Whether this summary holds only the features it touched (rather than every feature). */
     boolean isTouchedOnly() {
-        return slotKeys != null;
+        return touchedOnly != null;
     }
 
     /** Features this summary holds per-feature state for: those touched, or every feature in the dense form. */
@@ -296,42 +288,27 @@ public final class ExactFeatureSummary implements FeatureAccumulator {
         return slotsInUse();
     }
 
-    private static int hash(int feature, int mask) {
-        int h = feature * 0x9E3779B9;
-        return (h ^ (h >>> 16)) & mask;
-    }
-
     /**
      * The slot of {@code feature}, adding an empty one in the touched-only form; may switch this summary to the dense
      * form, so the answer is only valid until the next call.
      */
     private int slotFor(int feature) {
-        if (slotKeys == null) {
+        if (touchedOnly == null) {
             return feature;
         }
-        int mask = slotKeys.length - 1;
-        int key = feature + 1;
-        int h = hash(feature, mask);
-        for (int found; (found = slotKeys[h]) != 0; h = (h + 1) & mask) {
-            if (found == key) {
-                return slotOfKey[h];
-            }
+        int found = touchedOnly.find(feature);
+        if (found >= 0) {
+            return found;
         }
+        int touched = touchedOnly.size();
         if (touched >= (long) (dimension * denseShare)) {
             densify();
             return feature;
         }
-        if (touched == featureOfSlot.length) {
+        if (touched == sum.length) {
             resizeSlots(Math.max(INITIAL_SLOTS, touched + (touched >> 1)));
         }
-        int s = touched++;
-        featureOfSlot[s] = feature;
-        slotKeys[h] = key;
-        slotOfKey[h] = s;
-        if (2 * touched > slotKeys.length) {
-            rehash(2 * slotKeys.length);
-        }
-        return s;
+        return touchedOnly.insert(feature, found);
     }
 
     /**
@@ -339,21 +316,18 @@ public final class ExactFeatureSummary implements FeatureAccumulator {
      * grows the arrays nor rehashes the table step by step; never beyond the switch to the dense form.
      */
     private void reserveSlots(long slots) {
-        if (slotKeys == null) {
+        if (touchedOnly == null) {
             return;
         }
         int wanted = (int) Math.min(slots, (long) (dimension * denseShare) + 1L);
-        if (wanted > featureOfSlot.length) {
+        if (wanted > sum.length) {
             resizeSlots(wanted);
         }
-        if (2L * wanted > slotKeys.length) {
-            rehash(Integer.highestOneBit(2 * wanted - 1) << 1);
-        }
+        touchedOnly.reserve(wanted);
     }
 
     private void resizeSlots(int slots) {
-        int old = featureOfSlot.length;
-        featureOfSlot = Arrays.copyOf(featureOfSlot, slots);
+        int old = sum.length;
         sum = Arrays.copyOf(sum, slots);
         squareSum = Arrays.copyOf(squareSum, slots);
         bound = Arrays.copyOf(bound, slots);
@@ -375,24 +349,9 @@ public final class ExactFeatureSummary implements FeatureAccumulator {
         }
     }
 
-    private void rehash(int tableSize) {
-        slotKeys = new int[tableSize];
-        slotOfKey = new int[tableSize];
-        int mask = tableSize - 1;
-        for (int s = 0; s < touched; s++) {
-            int feature = featureOfSlot[s];
-            int h = hash(feature, mask);
-            while (slotKeys[h] != 0) {
-                h = (h + 1) & mask;
-            }
-            slotKeys[h] = feature + 1;
-            slotOfKey[h] = s;
-        }
-    }
-
     /** Switches the touched-only form to the dense form: an untouched feature is one that has seen nothing. */
     private void densify() {
-        if (slotKeys == null) {
+        if (touchedOnly == null) {
             return;
         }
         ExactSum[] slotSum = sum;
@@ -411,8 +370,8 @@ public final class ExactFeatureSummary implements FeatureAccumulator {
             missingWeight = new ExactSum[dimension];
             missingWeightSquare = new ExactSum[dimension];
         }
-        for (int s = 0; s < touched; s++) {
-            int j = featureOfSlot[s];
+        for (int s = 0; s < touchedOnly.size(); s++) {
+            int j = touchedOnly.featureOf(s);
             sum[j] = slotSum[s];
             squareSum[j] = slotSquareSum[s];
             bound[j] = slotBound[s];
@@ -427,24 +386,7 @@ public final class ExactFeatureSummary implements FeatureAccumulator {
                 missingWeightSquare[j] = slotMissingWeightSquare[s];
             }
         }
-        slotKeys = null;
-        slotOfKey = null;
-        featureOfSlot = null;
-        touched = 0;
-    }
-
-    /** The touched-only form's slots in increasing order of their features. */
-    private int[] slotsByFeature() {
-        long[] keyed = new long[touched];
-        for (int s = 0; s < touched; s++) {
-            keyed[s] = ((long) featureOfSlot[s] << 32) | s;
-        }
-        Arrays.sort(keyed);
-        int[] order = new int[touched];
-        for (int i = 0; i < touched; i++) {
-            order[i] = (int) keyed[i];
-        }
-        return order;
+        touchedOnly = null;
     }
 
     private void addValue(int j, double x, double weight) {
@@ -919,7 +861,7 @@ public final class ExactFeatureSummary implements FeatureAccumulator {
         }
         if (dimension < 0) {
             // An empty summary takes the argument's form: a touched-only argument stays cheap to merge into it.
-            if (other.slotKeys != null) {
+            if (other.touchedOnly != null) {
                 allocateTouchedOnly(other.dimension);
             } else {
                 allocate(other.dimension);
@@ -931,10 +873,10 @@ public final class ExactFeatureSummary implements FeatureAccumulator {
         unitRows += other.unitRows;
         weightSum.merge(other.weightSum);
         weightSquareSum.merge(other.weightSquareSum);
-        if (other.slotKeys == null) {
+        if (other.touchedOnly == null) {
             densify();
         } else {
-            reserveSlots((long) touched + other.touched);
+            reserveSlots((long) slotsInUse() + other.slotsInUse());
         }
         int otherSlots = other.slotsInUse();
         for (int bs = 0; bs < otherSlots; bs++) {
@@ -1052,7 +994,7 @@ public final class ExactFeatureSummary implements FeatureAccumulator {
         addBufferedRows();
         flushAll();
         int slots = slotsInUse();
-        int[] slotOrder = slotKeys == null ? null : slotsByFeature();
+        int[] slotOrder = touchedOnly == null ? null : touchedOnly.slotsByFeature();
         int[] storedFeatures = slotOrder == null ? null : new int[slots];
         long[] featureCount = new long[slots];
         double[] featureWeight = new double[slots];
@@ -1070,7 +1012,7 @@ public final class ExactFeatureSummary implements FeatureAccumulator {
         for (int j = 0; j < slots; j++) {
             int s = slotOrder == null ? j : slotOrder[j];
             if (storedFeatures != null) {
-                storedFeatures[j] = featureOfSlot[s];
+                storedFeatures[j] = touchedOnly.featureOf(s);
             }
             ExactValue w = totalWeight;
             ExactValue w2 = totalWeightSquare;
@@ -1217,7 +1159,7 @@ public final class ExactFeatureSummary implements FeatureAccumulator {
             weightSquareSum.writeCompact(out);
             out.writeDouble(denseShare);
             out.writeInt(denseFromStartUpTo);
-            out.writeBoolean(slotKeys != null);
+            out.writeBoolean(touchedOnly != null);
             if (dimension > 0) {
                 writeFeatures(out);
                 writeMissing(out);
@@ -1232,7 +1174,7 @@ public final class ExactFeatureSummary implements FeatureAccumulator {
         addBufferedRows();
         ExactSum scratch = new ExactSum();
         int previous = -1;
-        int[] slotOrder = slotKeys == null ? null : slotsByFeature();
+        int[] slotOrder = touchedOnly == null ? null : touchedOnly.slotsByFeature();
         int slots = slotsInUse();
         for (int i = 0; i < slots; i++) {
             int j = slotOrder == null ? i : slotOrder[i];
@@ -1273,7 +1215,7 @@ public final class ExactFeatureSummary implements FeatureAccumulator {
             return;
         }
         int previous = -1;
-        int[] slotOrder = slotKeys == null ? null : slotsByFeature();
+        int[] slotOrder = touchedOnly == null ? null : touchedOnly.slotsByFeature();
         int slots = slotsInUse();
         for (int i = 0; i < slots; i++) {
             int j = slotOrder == null ? i : slotOrder[i];

@@ -1,7 +1,6 @@
 package io.github.batchnorm.stats;
 
 import java.io.IOException;
-import java.io.ObjectInputStream;
 import java.io.ObjectOutputStream;
 import java.util.Arrays;
 
@@ -65,15 +64,10 @@ public final class FastFeatureSummary implements FeatureAccumulator {
     private double weightSum;
     private double weightSquareSum;
     /**
-     * The touched-only form: {@code slotKeys[h]} is a feature index plus one (0: empty) and {@code slotOfKey[h]} its slot;
-     * {@code featureOfSlot[s]} is slot {@code s}'s feature. All null in the dense form, where a feature's slot is its index.
+     * The touched-only form's features and their slots; null in the dense form, where a feature's slot is its index.
      * Every per-feature array below is indexed by slot.
      */
-    private transient int[] slotKeys;
-    private transient int[] slotOfKey;
-    private int[] featureOfSlot;
-    /** Slots in use in the touched-only form. */
-    private int touched;
+    private FeatureSlots touchedOnly;
     /** The share of the features above which the touched-only form becomes dense (1: never, 0: at once). */
     private final double denseShare;
     /** The largest dimension at which a sparse first row starts the dense form (0: a sparse first row never does). */
@@ -321,7 +315,7 @@ public final class FastFeatureSummary implements FeatureAccumulator {
     private boolean startRow(int size, double weight, boolean partial, boolean sparseRow) {
         RowChecks.requireValidWeight(weight);
         ensureDimension(size, sparseRow);
-        if (!sparseRow && slotKeys != null) {
+        if (!sparseRow && touchedOnly != null) {
             densify();
         }
         if (weight == 0.0) {
@@ -373,35 +367,17 @@ public final class FastFeatureSummary implements FeatureAccumulator {
 
     /** Number of slots in use: the dimension in the dense form. */
     private int slotsInUse() {
-        return slotKeys == null ? Math.max(dimension, 0) : touched;
+        return touchedOnly == null ? Math.max(dimension, 0) : touchedOnly.size();
     }
 
     /** The feature held in slot {@code s}. */
     private int featureOf(int s) {
-        return featureOfSlot == null ? s : featureOfSlot[s];
-    }
-
-    private static int hash(int feature, int mask) {
-        int h = feature * 0x9E3779B9;
-        return (h ^ (h >>> 16)) & mask;
+        return touchedOnly == null ? s : touchedOnly.featureOf(s);
     }
 
     /** The slot of {@code feature} in this summary's current form, or -1 if the touched-only form does not hold it. */
     private int slotIfPresent(int feature) {
-        if (slotKeys == null) {
-            return feature;
-        }
-        int mask = slotKeys.length - 1;
-        int key = feature + 1;
-        for (int h = hash(feature, mask); ; h = (h + 1) & mask) {
-            int found = slotKeys[h];
-            if (found == key) {
-                return slotOfKey[h];
-            }
-            if (found == 0) {
-                return -1;
-            }
-        }
+        return touchedOnly == null ? feature : touchedOnly.slotOf(feature);
     }
 
     /**
@@ -409,36 +385,22 @@ public final class FastFeatureSummary implements FeatureAccumulator {
      * to the dense form, so the answer is only valid until the next call.
      */
     private int slotFor(int feature) {
-        if (slotKeys == null) {
+        if (touchedOnly == null) {
             return feature;
         }
-        int mask = slotKeys.length - 1;
-        int key = feature + 1;
-        int h = hash(feature, mask);
-        for (int found; (found = slotKeys[h]) != 0; h = (h + 1) & mask) {
-            if (found == key) {
-                return slotOfKey[h];
-            }
+        int found = touchedOnly.find(feature);
+        if (found >= 0) {
+            return found;
         }
+        int touched = touchedOnly.size();
         if (touched >= (long) (dimension * denseShare)) {
             densify();
             return feature;
         }
         if (touched == shift.length) {
-            growSlots();
+            resizeSlots(Math.max(INITIAL_SLOTS, touched + (touched >> 1)));
         }
-        int s = touched++;
-        featureOfSlot[s] = feature;
-        slotKeys[h] = key;
-        slotOfKey[h] = s;
-        if (2 * touched > slotKeys.length) {
-            rehash(2 * slotKeys.length);
-        }
-        return s;
-    }
-
-    private void growSlots() {
-        resizeSlots(Math.max(INITIAL_SLOTS, shift.length + (shift.length >> 1)));
+        return touchedOnly.insert(feature, found);
     }
 
     /**
@@ -446,20 +408,17 @@ public final class FastFeatureSummary implements FeatureAccumulator {
      * grows the arrays nor rehashes the table step by step; never beyond the switch to the dense form.
      */
     private void reserveSlots(long slots) {
-        if (slotKeys == null) {
+        if (touchedOnly == null) {
             return;
         }
         int wanted = (int) Math.min(slots, (long) (dimension * denseShare) + 1L);
         if (wanted > shift.length) {
             resizeSlots(wanted);
         }
-        if (2L * wanted > slotKeys.length) {
-            rehash(Integer.highestOneBit(2 * wanted - 1) << 1);
-        }
+        touchedOnly.reserve(wanted);
     }
 
     private void resizeSlots(int slots) {
-        featureOfSlot = Arrays.copyOf(featureOfSlot, slots);
         shift = Arrays.copyOf(shift, slots);
         shiftedMean = Arrays.copyOf(shiftedMean, slots);
         variance = Arrays.copyOf(variance, slots);
@@ -472,24 +431,9 @@ public final class FastFeatureSummary implements FeatureAccumulator {
         }
     }
 
-    private void rehash(int tableSize) {
-        slotKeys = new int[tableSize];
-        slotOfKey = new int[tableSize];
-        int mask = tableSize - 1;
-        for (int s = 0; s < touched; s++) {
-            int feature = featureOfSlot[s];
-            int h = hash(feature, mask);
-            while (slotKeys[h] != 0) {
-                h = (h + 1) & mask;
-            }
-            slotKeys[h] = feature + 1;
-            slotOfKey[h] = s;
-        }
-    }
-
     /** Switches the touched-only form to the dense form: an untouched feature is one that has seen nothing. */
     private void densify() {
-        if (slotKeys == null) {
+        if (touchedOnly == null) {
             return;
         }
         double[] denseShift = new double[dimension];
@@ -500,8 +444,8 @@ public final class FastFeatureSummary implements FeatureAccumulator {
         long[] denseMissingCount = missingCount == null ? null : new long[dimension];
         double[] denseMissingWeight = missingCount == null ? null : new double[dimension];
         double[] denseMissingWeightSquare = missingCount == null ? null : new double[dimension];
-        for (int s = 0; s < touched; s++) {
-            int j = featureOfSlot[s];
+        for (int s = 0; s < touchedOnly.size(); s++) {
+            int j = touchedOnly.featureOf(s);
             denseShift[j] = shift[s];
             denseShiftedMean[j] = shiftedMean[s];
             denseVariance[j] = variance[s];
@@ -521,15 +465,12 @@ public final class FastFeatureSummary implements FeatureAccumulator {
         missingCount = denseMissingCount;
         missingWeight = denseMissingWeight;
         missingWeightSquare = denseMissingWeightSquare;
-        slotKeys = null;
-        slotOfKey = null;
-        featureOfSlot = null;
-        touched = 0;
+        touchedOnly = null;
     }
 
     /** Whether this summary holds only the features it touched (rather than every feature). */
     boolean isTouchedOnly() {
-        return slotKeys != null;
+        return touchedOnly != null;
     }
 
     /** Features this summary holds per-feature state for: those touched, or every feature in the dense form. */
@@ -558,9 +499,9 @@ public final class FastFeatureSummary implements FeatureAccumulator {
             copyFrom(other);
             return this;
         }
-        boolean mergedBySlot = other.count > 0 && (other.slotKeys != null || slotKeys != null);
+        boolean mergedBySlot = other.count > 0 && (other.touchedOnly != null || touchedOnly != null);
         if (mergedBySlot) {
-            if (other.slotKeys == null) {
+            if (other.touchedOnly == null) {
                 densify();
             }
             mergeSlots(other);
@@ -593,7 +534,7 @@ public final class FastFeatureSummary implements FeatureAccumulator {
                 }
             }
         }
-        if (other.missingCount != null && other.slotKeys == null && slotKeys == null && !mergedBySlot) {
+        if (other.missingCount != null && other.touchedOnly == null && touchedOnly == null && !mergedBySlot) {
             ensureMissingArrays();
             for (int j = 0; j < dimension; j++) {
                 missingCount[j] += other.missingCount[j];
@@ -614,7 +555,7 @@ public final class FastFeatureSummary implements FeatureAccumulator {
     private void mergeSlots(FastFeatureSummary other) {
         materializeSeenWeight();
         int slots = other.slotsInUse();
-        reserveSlots((long) touched + slots);
+        reserveSlots((long) slotsInUse() + slots);
         for (int bs = 0; bs < slots; bs++) {
             int j = other.featureOf(bs);
             double wb = other.seenWeightOf(bs);
@@ -704,10 +645,7 @@ public final class FastFeatureSummary implements FeatureAccumulator {
         variance = other.variance.clone();
         seenWeight = other.seenWeight == null ? null : other.seenWeight.clone();
         seenCount = other.seenCount == null ? null : other.seenCount.clone();
-        slotKeys = other.slotKeys == null ? null : other.slotKeys.clone();
-        slotOfKey = other.slotOfKey == null ? null : other.slotOfKey.clone();
-        featureOfSlot = other.featureOfSlot == null ? null : other.featureOfSlot.clone();
-        touched = other.touched;
+        touchedOnly = other.touchedOnly == null ? null : other.touchedOnly.copy();
         missingCount = other.missingCount == null ? null : other.missingCount.clone();
         missingWeight = other.missingWeight == null ? null : other.missingWeight.clone();
         missingWeightSquare = other.missingWeightSquare == null ? null : other.missingWeightSquare.clone();
@@ -722,9 +660,7 @@ public final class FastFeatureSummary implements FeatureAccumulator {
         if (sparseRow) {
             // Every row so far is this one, so the per-feature seen weights start at zero in either form.
             slots = INITIAL_SLOTS;
-            slotKeys = new int[2 * INITIAL_SLOTS];
-            slotOfKey = new int[2 * INITIAL_SLOTS];
-            featureOfSlot = new int[slots];
+            touchedOnly = new FeatureSlots(slots);
             seenWeight = new double[slots];
             seenCount = new long[slots];
         }
@@ -825,7 +761,7 @@ public final class FastFeatureSummary implements FeatureAccumulator {
             throw new IllegalStateException("no rows with positive weight have been summarised");
         }
         int slots = slotsInUse();
-        int[] slotOrder = slotKeys == null ? null : slotsByFeature();
+        int[] slotOrder = touchedOnly == null ? null : touchedOnly.slotsByFeature();
         int[] storedFeatures = slotOrder == null ? null : new int[slots];
         long[] featureCount = new long[slots];
         double[] featureWeight = new double[slots];
@@ -835,7 +771,7 @@ public final class FastFeatureSummary implements FeatureAccumulator {
         for (int j = 0; j < slots; j++) {
             int s = slotOrder == null ? j : slotOrder[j];
             if (storedFeatures != null) {
-                storedFeatures[j] = featureOfSlot[s];
+                storedFeatures[j] = touchedOnly.featureOf(s);
             }
             fullVariance[j] = variance[s];
             featureCount[j] = count - (missingCount == null ? 0 : missingCount[s]);
@@ -871,37 +807,15 @@ public final class FastFeatureSummary implements FeatureAccumulator {
                 featureWeight, featureWeightSquare, fullMean, fullVariance);
     }
 
-    /** The touched-only form's slots in increasing order of their features. */
-    private int[] slotsByFeature() {
-        long[] keyed = new long[touched];
-        for (int s = 0; s < touched; s++) {
-            keyed[s] = ((long) featureOfSlot[s] << 32) | s;
-        }
-        Arrays.sort(keyed);
-        int[] order = new int[touched];
-        for (int i = 0; i < touched; i++) {
-            order[i] = (int) keyed[i];
-        }
-        return order;
-    }
-
     /**
      * Spark ships a task's summary to the driver serialised: the touched-only form writes its slots in use only, and the
      * table is rebuilt from them on reading.
      */
     private void writeObject(ObjectOutputStream out) throws IOException {
-        if (slotKeys != null && shift.length > touched) {
-            resizeSlots(touched);
+        if (touchedOnly != null && shift.length > touchedOnly.size()) {
+            resizeSlots(touchedOnly.size());
         }
         out.defaultWriteObject();
-        out.writeBoolean(slotKeys != null);
-    }
-
-    private void readObject(ObjectInputStream in) throws IOException, ClassNotFoundException {
-        in.defaultReadObject();
-        if (in.readBoolean()) {
-            rehash(Math.max(2 * INITIAL_SLOTS, Integer.highestOneBit(Math.max(1, 2 * touched - 1)) << 1));
-        }
     }
 
     @Override
