@@ -203,8 +203,8 @@ public final class BatchNormalizationModel extends Model<BatchNormalizationModel
         }
         if (!statistics.storesEveryFeature()) {
             DenseArrays.require(numFeatures(), Double.BYTES, "the per-feature " + param, "The param " + param
-                    + " is empty, so it is " + fill + " for every feature: use getGamma() and getBeta(), empty for the"
-                    + " defaults, and the stored features of statistics() instead.");
+                    + " is empty, so it is " + fill + " for every feature; read it as such, and the statistics by"
+                    + " their stored features.");
         }
         double[] filled = new double[numFeatures()];
         Arrays.fill(filled, fill);
