@@ -35,7 +35,8 @@ final class ImportCommand implements Callable<Integer> {
     CommandSpec spec;
 
     @Option(names = "--json", required = true, paramLabel = "FILE", description = "The statistics: one JSON object in the"
-            + " schema of describe --json (mean, variance, epsilon and inputCols or inputCol required).")
+            + " schema of describe --json (mean, variance, epsilon and inputCols or inputCol required; numFeatures too"
+            + " with features and otherFeatures, the form of a hashed model).")
     String json;
 
     @Option(names = "--model", required = true, paramLabel = "DIR", description = "Where to save the model.")
