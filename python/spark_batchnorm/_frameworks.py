@@ -72,9 +72,10 @@ def check_layer_size(features: int, what: str) -> None:
         megabytes = features * 8 * 6 // 2**20
         raise ValueError(
             f"{what}: the model has {features:,} features, more than the {MAX_LAYER_FEATURES:,} a dense layer is"
-            f" exported for; the export would copy about {megabytes:,} MB of statistics into Python and build a layer of"
-            " as many weights per array. Reduce the dimension (for example FeatureHasher's numFeatures) or use the"
-            " model's statistics (statisticsFrame) directly."
+            f" exported for; the export would copy about {megabytes:,} MB of statistics into Python and build a layer"
+            " of as many weights per array. Reduce the dimension (for example FeatureHasher's numFeatures), normalise"
+            " in Spark with the model itself (its transform keeps sparse rows sparse), or read its statistics with"
+            " statisticsFrame (one row per stored feature)."
         )
 
 

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any, List, Optional, Sequence
 
 import numpy as np
 from pyspark import keyword_only
-from pyspark.ml.linalg import DenseVector
+from pyspark.ml.linalg import DenseVector, Vector
 from pyspark.ml.util import JavaMLReadable, JavaMLWritable, MLReader
 from pyspark.ml.wrapper import JavaEstimator, JavaModel
 from pyspark.sql import DataFrame, SparkSession
@@ -158,14 +158,18 @@ class BatchNormalizationModel(
     # Statistics and values in effect (classic sessions) ------------------------------------------------------------
 
     @property
-    def mean(self) -> DenseVector:
-        """Per-feature mean of the fitted data."""
+    def mean(self) -> Vector:
+        """
+        Per-feature mean of the fitted data: a ``SparseVector`` of the stored features when the statistics store only
+        some (a fit of a hashed column of more than 2^20 features; every other feature's mean is 0), else a
+        ``DenseVector``.
+        """
         _require_classic("mean")
         return self._call_java("mean")
 
     @property
-    def variance(self) -> DenseVector:
-        """Per-feature variance of the fitted data, in this model's ``varianceMode``."""
+    def variance(self) -> Vector:
+        """Per-feature variance of the fitted data, in this model's ``varianceMode``; sparse or dense as ``mean``."""
         _require_classic("variance")
         self._transfer_params_to_java()
         return self._call_java("variance")
@@ -184,7 +188,11 @@ class BatchNormalizationModel(
 
     @property
     def gammaValues(self) -> DenseVector:
-        """The per-feature gamma in effect: the param's value, or 1.0 for every feature when it is empty."""
+        """
+        The per-feature gamma in effect: the param's value, or 1.0 for every feature when it is empty. Refused, with a
+        message that says why, when the statistics store only some features and an array of every feature would not fit
+        in the JVM (2^28 features are 2 GB of ones): use ``getGamma()`` then.
+        """
         _require_classic("gammaValues")
         self._transfer_params_to_java()
         return self._call_java("gammaValues")
@@ -248,6 +256,9 @@ class BatchNormalizationModel(
         ``variance`` (in this model's ``varianceMode``), plus ``gamma`` and ``beta`` in effect. Saves the model to
         ``path`` (overwriting it) and reads the statistics back from there, so it works in classic and Spark Connect
         sessions alike; ``path`` must be writable by the Spark driver (the Connect server).
+
+        Statistics that store only some features (a fit of a hashed column of more than 2^20 features) give one row per
+        stored feature; every other feature has ``count`` equal to the model's count, mean 0 and variance 0.
         """
         self.write().overwrite().save(path)
         return read_statistics(path, varianceMode=self.getVarianceMode(), gamma=self.getGamma(), beta=self.getBeta())
@@ -317,15 +328,22 @@ class BatchNormalizationModel(
         return model._set(**columns)
 
     def _layer_values(self, path: Optional[str], what: str) -> dict:
-        if not is_remote():
-            _frameworks.check_layer_size(self.numFeatures, what)
         if is_remote():
             if path is None:
                 raise NotImplementedError(_CONNECT_ATTRIBUTES.format(what="the statistics") + " Give path= as well.")
-            rows = self.statisticsFrame(path).orderBy("feature").collect()
-            mean, variance = np.array([r["mean"] for r in rows]), np.array([r["variance"] for r in rows])
-            gamma, beta = np.array([r["gamma"] for r in rows]), np.array([r["beta"] for r in rows])
+            self.write().overwrite().save(path)
+            # The dimension alone is read first: a 2^24-feature model is refused before its statistics come over.
+            n = _saved_num_features(path)
+            _frameworks.check_layer_size(n, what)
+            rows = read_statistics(path, varianceMode=self.getVarianceMode()).select("feature", "mean", "variance")
+            # Statistics that store only some features have rows for those: every other feature has mean 0, variance 0.
+            mean, variance = np.zeros(n), np.zeros(n)
+            for r in rows.collect():
+                mean[r["feature"]], variance[r["feature"]] = r["mean"], r["variance"]
+            gamma = np.array(self.getGamma(), dtype=np.float64) if self.getGamma() else np.ones(n)
+            beta = np.array(self.getBeta(), dtype=np.float64) if self.getBeta() else np.zeros(n)
         else:
+            _frameworks.check_layer_size(self.numFeatures, what)
             mean, variance = self.mean.toArray(), self.variance.toArray()
             gamma, beta = self.gammaValues.toArray(), self.betaValues.toArray()
         return _frameworks.layer_values(
@@ -355,6 +373,24 @@ class BatchNormalizationModel(
         return _naming.reader(cls)
 
 
+def _data_path(path: str) -> str:
+    return path.rstrip("/") + "/data"
+
+
+def _saved_num_features(path: str) -> int:
+    """The number of features of the model saved at ``path``, read without its per-feature arrays."""
+    from pyspark.sql import SparkSession
+
+    spark = SparkSession.getActiveSession()
+    if spark is None:
+        raise RuntimeError("reading a saved model needs an active SparkSession.")
+    data = spark.read.parquet(_data_path(path))
+    column = F.col("numFeatures") if "numFeatures" in data.columns else F.size("mean")
+    first = data.select(column.alias("n")).first()
+    assert first is not None
+    return int(first["n"])
+
+
 def read_statistics(
     path: str,
     varianceMode: Optional[str] = None,
@@ -371,7 +407,7 @@ def read_statistics(
     spark = SparkSession.getActiveSession()
     if spark is None:
         raise RuntimeError("read_statistics needs an active SparkSession.")
-    data = spark.read.parquet(path.rstrip("/") + "/data")
+    data = spark.read.parquet(_data_path(path))
     first = data.select("exact", "varianceMode").first()
     assert first is not None
     stored = first["varianceMode"]
@@ -383,19 +419,22 @@ def read_statistics(
             f"These are running statistics whose variance is a {stored} variance; it cannot be converted to a {mode}"
             " variance, which needs the weights of exact moments."
         )
+    # Format 3 (statistics that store only some features) lists the stored features; the arrays hold one value each.
+    stores_some = "storedFeatures" in data.columns
     rows = data.select(
-        F.posexplode("mean").alias("feature", "mean"),
+        F.posexplode("mean").alias("slot", "mean"),
         "count",
         "weightSum",
         "weightSquareSum",
         "variance",
+        *(["storedFeatures"] if stores_some else []),
     ).select(
-        "feature",
-        F.col("count")[F.col("feature")].alias("count"),
-        F.col("weightSum")[F.col("feature")].alias("w"),
-        F.col("weightSquareSum")[F.col("feature")].alias("w2"),
+        (F.col("storedFeatures")[F.col("slot")] if stores_some else F.col("slot")).alias("feature"),
+        F.col("count")[F.col("slot")].alias("count"),
+        F.col("weightSum")[F.col("slot")].alias("w"),
+        F.col("weightSquareSum")[F.col("slot")].alias("w2"),
         "mean",
-        F.col("variance")[F.col("feature")].alias("stored"),
+        F.col("variance")[F.col("slot")].alias("stored"),
     )
     if mode == stored:
         variance = F.col("stored")

@@ -197,3 +197,29 @@ def test_a_layer_too_wide_to_build_is_refused_before_anything_is_copied():
     message = str(refused.value)
     assert message.startswith("to_torch: the model has 16,777,216 features, more than the 4,194,304")
     assert "about 768 MB" in message
+
+
+@pytest.mark.parametrize("framework", ["keras", "torch"])
+def test_a_fitted_model_of_2_24_features_is_refused_before_its_statistics_are_copied(
+    spark, framework, tmp_path, monkeypatch
+):
+    from pyspark.ml.linalg import Vectors
+
+    from spark_batchnorm import _stages
+
+    wide = 1 << 24
+    rows = [(Vectors.sparse(wide, {0: 2.0, wide - 1: 8.0}),), (Vectors.sparse(wide, {0: 4.0, 12_345: -1.5}),)]
+    model = BatchNormalization(inputCol="features", outputCol="out").fit(spark.createDataFrame(rows, ["features"]))
+    # The fit of a hashed column stores its three touched features only; the export must still refuse the layer's
+    # 2^24 weights per array, and before it reads any statistics into Python.
+
+    def copied(*args, **kwargs):
+        raise AssertionError("the statistics were read before the layer's size was checked")
+
+    monkeypatch.setattr(BatchNormalizationModel, "mean", property(copied))
+    monkeypatch.setattr(_stages, "read_statistics", copied)
+    with pytest.raises(ValueError) as refused:
+        getattr(model, f"to_{framework}")(path=str(tmp_path / "m"))
+    message = str(refused.value)
+    assert message.startswith(f"to_{framework}: the model has 16,777,216 features, more than the 4,194,304")
+    assert "Reduce the dimension (for example FeatureHasher's numFeatures)" in message

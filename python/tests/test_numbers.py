@@ -212,3 +212,42 @@ def test_group_cols_normalise_each_group_with_its_own_mean_and_variance(spark, c
         expected = reference(x[mask], x[mask].mean(axis=0), x[mask].var(axis=0))
         actual = np.array([[r["ya"], r["yb"]] for r in out if r["g"] == g])
         np.testing.assert_allclose(np.sort(actual, axis=0), np.sort(expected, axis=0), rtol=RTOL, atol=ATOL)
+
+
+WIDEST = 2**31 - 2  # Integer.MAX_VALUE - 1: the widest vectors Spark allows
+
+
+def _widest_frame(spark):
+    """Four rows touching features 0, 12,345 and the last: moments worked out by hand in the Java suite's test."""
+    from pyspark.ml.linalg import Vectors
+
+    rows = [
+        (Vectors.sparse(WIDEST, {0: 2.0, WIDEST - 1: 8.0}),),
+        (Vectors.sparse(WIDEST, {0: 4.0, 12_345: -1.5}),),
+        (Vectors.sparse(WIDEST, {WIDEST - 1: 4.0}),),
+        (Vectors.sparse(WIDEST, {}),),
+    ]
+    return spark.createDataFrame(rows, ["features"])
+
+
+def test_a_model_of_the_widest_vectors_spark_allows_reports_its_stored_features(spark, connect, tmp_path):
+    model = BatchNormalization(inputCol="features", outputCol="out", summation="exact").fit(_widest_frame(spark))
+    # Feature 0 is 2, 4, 0, 0; 12,345 is -1.5, 0, 0, 0; the last is 8, 0, 4, 0. Exact sums are rounded once, so
+    # the moments are these very doubles.
+    rows = model.statisticsFrame(str(tmp_path / "widest")).collect()
+    assert [r["feature"] for r in rows] == [0, 12_345, WIDEST - 1]
+    assert [r["count"] for r in rows] == [4, 4, 4]
+    assert [r["mean"] for r in rows] == [1.5, -0.375, 3.0]
+    assert [r["variance"] for r in rows] == [2.75, 0.421875, 11.0]
+    if connect:
+        return
+    from pyspark.ml.linalg import SparseVector
+
+    assert model.numFeatures == WIDEST and model.count == 4
+    mean, variance = model.mean, model.variance
+    assert isinstance(mean, SparseVector) and mean.size == WIDEST
+    assert mean.indices.tolist() == [0, 12_345, WIDEST - 1] and mean.values.tolist() == [1.5, -0.375, 3.0]
+    assert isinstance(variance, SparseVector) and variance.values.tolist() == [2.75, 0.421875, 11.0]
+    # An array of every feature cannot exist in the JVM; the accessor says so instead of failing inside it.
+    with pytest.raises(Exception, match="gamma of all 2,147,483,646 features: .* longer than a Java array can be"):
+        model.gammaValues

@@ -14,6 +14,7 @@ import io.github.batchnorm.spark.ModelStore;
 import io.github.batchnorm.spark.SummaryAggregation;
 import io.github.batchnorm.spark.VectorNormalizer;
 import io.github.batchnorm.stats.AffineCoefficients;
+import io.github.batchnorm.stats.DenseArrays;
 import io.github.batchnorm.stats.FeatureStatistics;
 import io.github.batchnorm.stats.FeatureAccumulator;
 import io.github.batchnorm.stats.NonFiniteStatisticException;
@@ -181,19 +182,29 @@ public final class BatchNormalizationModel extends Model<BatchNormalizationModel
         return statistics.numFeatures();
     }
 
-    /** The per-feature gamma in effect: the param's value, or 1.0 for every feature when it is empty. */
+    /**
+     * The per-feature gamma in effect: the param's value, or 1.0 for every feature when it is empty.
+     *
+     * @throws IllegalStateException when the statistics store only some features and an array of every feature would
+     *     not fit in this JVM (a hashed column of 2^28 features is 2 GB of ones)
+     */
     public Vector gammaValues() {
-        return Vectors.dense(expand(getGamma(), 1.0));
+        return Vectors.dense(expand(getGamma(), 1.0, "gamma"));
     }
 
-    /** The per-feature beta in effect: the param's value, or 0.0 for every feature when it is empty. */
+    /** The per-feature beta in effect: the param's value, or 0.0 for every feature when it is empty; as {@link #gammaValues}. */
     public Vector betaValues() {
-        return Vectors.dense(expand(getBeta(), 0.0));
+        return Vectors.dense(expand(getBeta(), 0.0, "beta"));
     }
 
-    private double[] expand(double[] values, double fill) {
+    private double[] expand(double[] values, double fill, String param) {
         if (values.length > 0) {
             return values;
+        }
+        if (!statistics.storesEveryFeature()) {
+            DenseArrays.require(numFeatures(), Double.BYTES, "the per-feature " + param, "The param " + param
+                    + " is empty, so it is " + fill + " for every feature; read it as such, and the statistics by"
+                    + " their stored features.");
         }
         double[] filled = new double[numFeatures()];
         Arrays.fill(filled, fill);

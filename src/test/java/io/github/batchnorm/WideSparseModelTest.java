@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.batchnorm.stats.FeatureStatistics;
@@ -33,11 +34,14 @@ import org.apache.spark.sql.types.StructType;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Models of very wide sparse vectors store their touched features and a rule for the rest: the fit, the transform and
- * save/load at 2^21 features against BigDecimal references (with both summations), and at 2^28 features in a JVM of a
- * 1 GB heap.
+ * save/load at 2^21 features against BigDecimal references (with both summations), at 2^28 features in a JVM of a
+ * 1 GB heap, and at {@code Integer.MAX_VALUE - 1} features, the widest vectors Spark allows, against moments worked out
+ * by hand.
  */
 @DisplayName("Wide sparse models (touched features stored, a rule for the rest)")
 class WideSparseModelTest {
@@ -149,11 +153,7 @@ class WideSparseModelTest {
         // Saved in format version 3 (touched features and the rule), loaded back equal.
         String path = directory.resolve("model").toString();
         model.save(path);
-        String metadata;
-        try (Stream<Path> files = Files.list(directory.resolve("model").resolve("metadata"))) {
-            Path part = files.filter(f -> f.getFileName().toString().startsWith("part-")).findFirst().orElseThrow();
-            metadata = Files.readString(part);
-        }
+        String metadata = metadata(directory.resolve("model"));
         assertTrue(metadata.contains("\"formatVersion\":3"), metadata);
         BatchNormalizationModel loaded = BatchNormalizationModel.load(path);
         assertFalse(loaded.statistics().storesEveryFeature());
@@ -217,6 +217,129 @@ class WideSparseModelTest {
         FeatureStatistics onePartition = new BatchNormalization().setInputCol("features").setSummation("exact")
                 .fit(frame(SparkTestSession.get(), data, 1)).statistics();
         assertEquals(exact, onePartition);
+    }
+
+    /** The widest vectors Spark allows: {@code Integer.MAX_VALUE - 1} features, the last one {@code Integer.MAX_VALUE - 2}. */
+    static final int WIDEST = Integer.MAX_VALUE - 1;
+    static final int LAST = WIDEST - 1;
+    /** The features the widest rows touch, and their moments worked out by hand from {@link #widestRows}. */
+    static final int[] WIDEST_TOUCHED = {0, 12_345, LAST};
+    static final double[] WIDEST_MEAN = {1.5, -0.375, 3.0};
+    static final double[] WIDEST_VARIANCE = {2.75, 0.421875, 11.0};
+
+    /**
+     * Four rows of the widest vectors: feature 0 is 2, 4, 0, 0 (mean 1.5, population variance 20 / 4 - 1.5^2 = 2.75),
+     * 12,345 is -1.5, 0, 0, 0 (mean -0.375, variance 0.5625 - 0.140625 = 0.421875), the last feature is 8, 0, 4, 0 (mean
+     * 3, variance 20 - 9 = 11), and the fourth row is empty.
+     */
+    static List<Row> widestRows() {
+        return List.of(
+                RowFactory.create(0L, Vectors.sparse(WIDEST, new int[] {0, LAST}, new double[] {2.0, 8.0})),
+                RowFactory.create(1L, Vectors.sparse(WIDEST, new int[] {0, 12_345}, new double[] {4.0, -1.5})),
+                RowFactory.create(2L, Vectors.sparse(WIDEST, new int[] {LAST}, new double[] {4.0})),
+                RowFactory.create(3L, Vectors.sparse(WIDEST, new int[0], new double[0])));
+    }
+
+    /** {@code (x - mean) / sqrt(variance + 1e-5)} (or {@code x / sqrt(...)} without centering) in 40 digits. */
+    static double normalised(double x, double mean, double variance, boolean center) {
+        MathContext context = new MathContext(40);
+        BigDecimal root = new BigDecimal(variance).add(new BigDecimal(1e-5)).sqrt(context);
+        BigDecimal shifted = new BigDecimal(x).subtract(center ? new BigDecimal(mean) : BigDecimal.ZERO);
+        return shifted.divide(root, context).doubleValue();
+    }
+
+    @ParameterizedTest(name = "summation={0}")
+    @ValueSource(strings = {"fast", "exact"})
+    void theWidestVectorsSparkAllowsFitTransformInvertSaveAndLoadWithTheirTouchedFeaturesOnly(String summation)
+            throws IOException {
+        List<Row> data = widestRows();
+        BatchNormalizationModel model = new BatchNormalization().setInputCol("features").setOutputCol("normalized")
+                .setSummation(summation).fit(frame(SparkTestSession.get(), data, 2));
+        FeatureStatistics statistics = model.statistics();
+        assertEquals(WIDEST, model.numFeatures());
+        assertFalse(statistics.storesEveryFeature());
+        assertArrayEquals(WIDEST_TOUCHED, statistics.storedFeatures());
+        assertArrayEquals(new long[] {4, 4, 4}, statistics.storedCount());
+        assertEquals(4, statistics.rowCount());
+        assertEquals(4.0, statistics.implicitWeightSum());
+        double[] mean = statistics.storedMean();
+        double[] variance = statistics.storedVariance(VarianceMode.POPULATION);
+        for (int s = 0; s < WIDEST_TOUCHED.length; s++) {
+            if (summation.equals("exact")) {
+                assertEquals(WIDEST_MEAN[s], mean[s], "exact mean of feature " + WIDEST_TOUCHED[s]);
+                assertEquals(WIDEST_VARIANCE[s], variance[s], "exact variance of feature " + WIDEST_TOUCHED[s]);
+            } else {
+                assertRelative(WIDEST_MEAN[s], mean[s], "mean of feature " + WIDEST_TOUCHED[s]);
+                assertRelative(WIDEST_VARIANCE[s], variance[s], "variance of feature " + WIDEST_TOUCHED[s]);
+            }
+        }
+        SparseVector meanVector = (SparseVector) model.mean();
+        assertEquals(WIDEST, meanVector.size());
+        assertArrayEquals(WIDEST_TOUCHED, meanVector.indices());
+
+        // An array of every feature cannot exist: each dense accessor says so, rather than failing inside the JVM.
+        for (var accessor : List.<java.util.function.Supplier<Object>>of(statistics::mean, statistics::count,
+                model::gammaValues, model::betaValues, () -> model.coefficients().scale())) {
+            IllegalStateException refused = assertThrows(IllegalStateException.class, accessor::get);
+            assertTrue(refused.getMessage().contains(" of all 2,147,483,646 features: that needs ")
+                    && refused.getMessage().contains("longer than a Java array can be"), refused.getMessage());
+        }
+
+        // Centred: each row keeps its entries and gains the touched features it lacks (their means are not 0).
+        Dataset<Row> frame = frame(SparkTestSession.get(), data, 2);
+        List<Row> centred = model.transform(frame).orderBy("id").select("features", "normalized").collectAsList();
+        List<Row> scaled = model.copy(new org.apache.spark.ml.param.ParamMap()).setCenter(false).transform(frame)
+                .orderBy("id").select("features", "normalized").collectAsList();
+        for (int r = 0; r < data.size(); r++) {
+            SparseVector input = (SparseVector) centred.get(r).get(0);
+            SparseVector output = (SparseVector) centred.get(r).<Vector>getAs(1);
+            assertEquals(WIDEST, output.size());
+            assertArrayEquals(WIDEST_TOUCHED, output.indices(), "row " + r);
+            for (int s = 0; s < WIDEST_TOUCHED.length; s++) {
+                double x = input.apply(WIDEST_TOUCHED[s]);
+                assertRelative(normalised(x, WIDEST_MEAN[s], WIDEST_VARIANCE[s], true), output.values()[s],
+                        "row " + r + ", feature " + WIDEST_TOUCHED[s]);
+            }
+            SparseVector scaledOutput = (SparseVector) scaled.get(r).<Vector>getAs(1);
+            assertEquals(WIDEST, scaledOutput.size());
+            assertArrayEquals(input.indices(), scaledOutput.indices(), "scale only: the row's own entries");
+            for (int k = 0; k < input.indices().length; k++) {
+                int s = Arrays.binarySearch(WIDEST_TOUCHED, input.indices()[k]);
+                assertRelative(normalised(input.values()[k], 0.0, WIDEST_VARIANCE[s], false), scaledOutput.values()[k],
+                        "scale only, row " + r + ", feature " + input.indices()[k]);
+            }
+        }
+
+        // Inverted, the centred rows come back: the touched features to their values (0 where the row had none).
+        List<Row> restored = model.inverseTransform(model.transform(frame).drop("features")).orderBy("id")
+                .select("features").collectAsList();
+        for (int r = 0; r < data.size(); r++) {
+            SparseVector back = (SparseVector) restored.get(r).<Vector>getAs(0);
+            SparseVector input = (SparseVector) data.get(r).get(1);
+            assertEquals(WIDEST, back.size());
+            assertArrayEquals(WIDEST_TOUCHED, back.indices());
+            for (int s = 0; s < WIDEST_TOUCHED.length; s++) {
+                double x = input.apply(WIDEST_TOUCHED[s]);
+                double bound = 1e-12 * Math.max(Math.abs(x), Math.abs(WIDEST_MEAN[s]));
+                assertEquals(x, back.values()[s], bound, "restored row " + r + ", feature " + WIDEST_TOUCHED[s]);
+            }
+        }
+
+        String path = directory.resolve("widest").toString();
+        model.save(path);
+        assertTrue(metadata(directory.resolve("widest")).contains("\"formatVersion\":3"));
+        BatchNormalizationModel loaded = BatchNormalizationModel.load(path);
+        assertEquals(WIDEST, loaded.numFeatures());
+        assertArrayEquals(WIDEST_TOUCHED, loaded.statistics().storedFeatures());
+        assertEquals(statistics, loaded.statistics());
+    }
+
+    /** The saved model's params metadata. */
+    static String metadata(Path model) throws IOException {
+        try (Stream<Path> files = Files.list(model.resolve("metadata"))) {
+            Path part = files.filter(f -> f.getFileName().toString().startsWith("part-")).findFirst().orElseThrow();
+            return Files.readString(part);
+        }
     }
 
     static int firstUntouched(int[] stored) {

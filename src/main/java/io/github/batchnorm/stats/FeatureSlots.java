@@ -10,13 +10,19 @@ import java.util.Arrays;
  * Feature indices to slots 0, 1, 2, ... in the order the features were added: how a summary in its touched-only form,
  * and coefficients that store only some features, find a feature's per-slot state. A task of a hashed column touches
  * hundreds of thousands of features scattered over 2^24 or more indices, so the lookup is an open-addressing table
- * (linear probing, at most half full) rather than a search.
+ * (linear probing, at most half full up to 2^29 features, fuller beyond) rather than a search. Feature indices go up to
+ * {@code Integer.MAX_VALUE - 2}, the last of the widest vectors Spark allows.
  *
  * <p>Mutable: {@link #insert} adds a feature. Serialised as its slots' features only; the table is rebuilt on reading.
  */
 final class FeatureSlots implements Serializable {
     private static final long serialVersionUID = 1L;
     private static final int MIN_CAPACITY = 16;
+    /**
+     * The largest table: the largest power of two an int array can be. It holds 2^29 features at half load; past that
+     * it fills further rather than doubling, whose length would overflow an int.
+     */
+    static final int MAX_TABLE = 1 << 30;
 
     /** {@code keys[h]} is a feature index plus one (0: an empty entry) and {@code slotOfKey[h]} its slot. */
     private transient int[] keys;
@@ -94,12 +100,15 @@ final class FeatureSlots implements Serializable {
         if (size == featureOfSlot.length) {
             featureOfSlot = Arrays.copyOf(featureOfSlot, Math.max(MIN_CAPACITY, size + (size >> 1)));
         }
+        if (size == keys.length - 1) {
+            throw new IllegalStateException("Cannot hold more than " + (MAX_TABLE - 1) + " features in one table");
+        }
         int h = -absentAt - 1;
         int slot = size++;
         featureOfSlot[slot] = feature;
         keys[h] = feature + 1;
         slotOfKey[h] = slot;
-        if (2 * size > keys.length) {
+        if (2L * size > keys.length && keys.length < MAX_TABLE) {
             rehash(2 * keys.length);
         }
         return slot;
@@ -137,9 +146,10 @@ final class FeatureSlots implements Serializable {
         return (h ^ (h >>> 16)) & mask;
     }
 
-    /** The smallest power of two that holds {@code features} at most half full. */
-    private static int tableSizeFor(int features) {
-        return (int) Math.max(2L * MIN_CAPACITY, Long.highestOneBit(Math.max(1L, 2L * features - 1)) << 1);
+    /** The smallest power of two that holds {@code features} at most half full, and at most {@link #MAX_TABLE}. */
+    static int tableSizeFor(int features) {
+        return (int) Math.min(MAX_TABLE, Math.max(2L * MIN_CAPACITY,
+                Long.highestOneBit(Math.max(1L, 2L * features - 1)) << 1));
     }
 
     private void rehash(int tableSize) {

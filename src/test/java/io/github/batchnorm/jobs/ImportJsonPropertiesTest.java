@@ -4,6 +4,7 @@ import static io.github.batchnorm.testing.SeededCases.cases;
 import static io.github.batchnorm.testing.SeededCases.oneOf;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
@@ -41,11 +42,17 @@ class ImportJsonPropertiesTest {
     private static final ObjectMapper MAPPER = new ObjectMapper();
     private static final JsonNodeFactory NODES = MAPPER.getNodeFactory();
     private static final String GARBLE = "\",]}{:-e\\";
+    static final int STORED_GENERATED = 200;
+    static final int STORED_MUTATED = 1000;
+    private static final long STORED_SEED = 20261208L;
     private static final ParserTally TALLY = new ParserTally("import --json properties", MUTATED);
+    private static final ParserTally STORED_TALLY = new ParserTally("import --json properties, stored features",
+            STORED_MUTATED);
 
     @AfterAll
     static void report() {
         TALLY.reportAndCheck();
+        STORED_TALLY.reportAndCheck();
     }
 
     private static ImportCommand command() {
@@ -110,11 +117,79 @@ class ImportJsonPropertiesTest {
     }
 
     /**
+     * A valid document that lists its stored features, as {@code describe --json} prints a model of a hashed column: a
+     * dimension from 1 to {@code 2^31 - 1} (the widest vectors Spark allows half the time), 0 to 5 stored features in
+     * it, their counts up to the row count, means in [-1e12, 1e12] and variances in [0, 1e12], gamma 1 and beta 0 for
+     * each, and {@code otherFeatures} with the rule for the others.
+     */
+    static ObjectNode storedDocument(SplittableRandom random) {
+        int numFeatures = random.nextBoolean() ? Integer.MAX_VALUE - 1 : random.nextInt(1, Integer.MAX_VALUE);
+        int[] features = random.ints(random.nextInt(0, 6), 0, numFeatures).distinct().sorted().toArray();
+        long rows = random.nextLong(1, 1_000_000);
+        ObjectNode root = MAPPER.createObjectNode();
+        root.put("inputCol", SeededCases.text(random, 1, 12));
+        root.put("epsilon", SeededCases.number(random, 0, 1));
+        root.put("varianceMode", oneOf(List.of("population", "sample"), random));
+        root.put("center", random.nextBoolean());
+        root.put("numFeatures", numFeatures);
+        root.put("rowCount", rows);
+        ArrayNode listed = root.putArray("features");
+        ArrayNode count = root.putArray("count");
+        ArrayNode mean = root.putArray("mean");
+        ArrayNode variance = root.putArray("variance");
+        ArrayNode gamma = root.putArray("gamma");
+        ArrayNode beta = root.putArray("beta");
+        for (int feature : features) {
+            listed.add(feature);
+            count.add(random.nextLong(0, rows + 1));
+            mean.add(SeededCases.number(random, -1e12, 1e12));
+            variance.add(SeededCases.number(random, 0, 1e12));
+            gamma.add(1.0);
+            beta.add(0.0);
+        }
+        ObjectNode others = root.putObject("otherFeatures");
+        others.put("count", rows);
+        others.put("mean", 0.0);
+        others.put("variance", 0.0);
+        others.put("gamma", 1.0);
+        others.put("beta", 0.0);
+        return root;
+    }
+
+    static Stream<Case<Document>> storedGeneratedCases() {
+        return cases(STORED_SEED, STORED_GENERATED, random -> new Document(storedDocument(random)));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("storedGeneratedCases")
+    void generatedStoredFeatureDocumentsAreReadWithTheirValues(Case<Document> generated) {
+        ObjectNode document = generated.value().json();
+        BatchNormalizationModel model = command().parse(document.toString());
+        assertFalse(model.statistics().storesEveryFeature(), generated.toString());
+        assertModelHolds(document, model, generated.toString());
+        STORED_TALLY.generatedRead();
+    }
+
+    /**
      * The model carries exactly the document's numbers and names. Each is checked to have its JSON type first: Jackson
      * reads any node as a double (text as 0), so an accepted {@code "1.5"} would otherwise pass as the value 0.
      */
     private static void assertModelHolds(JsonNode document, BatchNormalizationModel model, String at) {
-        assertArrayEquals(doubles(document.get("mean"), at), model.statistics().mean(), at);
+        if (document.has("features")) {
+            // The statistics store the listed features with their values; every other feature follows the rule.
+            assertArrayEquals(doubles(document.get("mean"), at), model.statistics().storedMean(), at);
+            double[] listed = doubles(document.get("features"), at);
+            int[] stored = model.statistics().storedFeatures();
+            assertEquals(listed.length, stored.length, at);
+            for (int s = 0; s < stored.length; s++) {
+                assertTrue(document.get("features").get(s).isIntegralNumber(), at);
+                assertEquals(listed[s], stored[s], at);
+            }
+            assertTrue(document.get("numFeatures").isIntegralNumber(), at);
+            assertEquals(document.get("numFeatures").intValue(), model.numFeatures(), at);
+        } else {
+            assertArrayEquals(doubles(document.get("mean"), at), model.statistics().mean(), at);
+        }
         doubles(document.get("variance"), at);
         assertTrue(document.get("epsilon").isNumber(), at);
         assertEquals(document.get("epsilon").doubleValue(), model.getEpsilon(), at);
@@ -166,9 +241,17 @@ class ImportJsonPropertiesTest {
      * one value of {@code mean} or {@code variance} (the arrays keep their length, so only the value check refuses it).
      */
     static Mutant mutant(SplittableRandom random) {
-        ObjectNode document = document(random);
+        return mutate(random, document(random), 7);
+    }
+
+    /**
+     * {@code document} after one of the first {@code kinds} mutations: the seven of {@link #mutant}, then (for a
+     * document that lists its stored features) an odd value in place of one listed feature, or of one field of
+     * {@code otherFeatures}.
+     */
+    static Mutant mutate(SplittableRandom random, ObjectNode document, int kinds) {
         JsonNode odd = oneOf(ODD_VALUES, random);
-        int mutation = random.nextInt(7);
+        int mutation = random.nextInt(kinds);
         int which = random.nextInt(31);
         int at = random.nextInt(10_001);
         String field = ImportCommand.FIELDS.get(which % ImportCommand.FIELDS.size());
@@ -201,23 +284,53 @@ class ImportJsonPropertiesTest {
                 ((ArrayNode) document.get("mean")).add(odd);
                 return new Mutant(document.toString(), odd + " appended to 'mean'");
             }
+            case 6 -> {
+                return oddEntry(document, which % 2 == 0 ? "mean" : "variance", at, odd);
+            }
+            case 7 -> {
+                return oddEntry(document, "features", at, odd);
+            }
             default -> {
-                String array = which % 2 == 0 ? "mean" : "variance";
-                ArrayNode values = (ArrayNode) document.get(array);
-                int index = at % values.size();
-                values.set(index, odd);
-                return new Mutant(document.toString(), "'" + array + "'[" + index + "] set to " + odd);
+                String rule = ImportCommand.OTHER_FIELDS.get(which % ImportCommand.OTHER_FIELDS.size());
+                ((ObjectNode) document.get("otherFeatures")).set(rule, odd);
+                return new Mutant(document.toString(), "'otherFeatures." + rule + "' set to " + odd);
             }
         }
+    }
+
+    /** {@code odd} in place of one value of the array {@code field} (the arrays keep their length), or as its only one. */
+    private static Mutant oddEntry(ObjectNode document, String field, int at, JsonNode odd) {
+        ArrayNode values = (ArrayNode) document.get(field);
+        if (values.isEmpty()) {
+            values.add(odd);
+            return new Mutant(document.toString(), odd + " as the only value of '" + field + "'");
+        }
+        int index = at % values.size();
+        values.set(index, odd);
+        return new Mutant(document.toString(), "'" + field + "'[" + index + "] set to " + odd);
     }
 
     static Stream<Case<Mutant>> mutatedCases() {
         return cases(SEED, MUTATED, ImportJsonPropertiesTest::mutant);
     }
 
+    static Stream<Case<Mutant>> storedMutatedCases() {
+        return cases(STORED_SEED, STORED_MUTATED, random -> mutate(random, storedDocument(random), 9));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("storedMutatedCases")
+    void mutatedStoredFeatureDocumentsAreReadWithTheirValuesOrRefusedWithAMessage(Case<Mutant> generated) {
+        readOrRefuse(generated, STORED_TALLY);
+    }
+
     @ParameterizedTest(name = "{0}")
     @MethodSource("mutatedCases")
     void mutatedDocumentsAreReadWithTheirValuesOrRefusedWithAMessage(Case<Mutant> generated) {
+        readOrRefuse(generated, TALLY);
+    }
+
+    private static void readOrRefuse(Case<Mutant> generated, ParserTally tally) {
         String text = generated.value().text();
         String at = generated + " in " + text;
         BatchNormalizationModel model;
@@ -226,7 +339,7 @@ class ImportJsonPropertiesTest {
         } catch (UsageException refused) {
             assertTrue(refused.getMessage().startsWith("--json stats.json: "), at + ": " + refused.getMessage());
             assertEquals(1, refused.getMessage().lines().count(), at + ": " + refused.getMessage());
-            TALLY.mutatedRefused();
+            tally.mutatedRefused();
             return;
         }
         try {
@@ -234,6 +347,6 @@ class ImportJsonPropertiesTest {
         } catch (JsonProcessingException e) {
             throw new AssertionError("accepted text that is not JSON: " + at, e);
         }
-        TALLY.mutatedRead();
+        tally.mutatedRead();
     }
 }

@@ -134,12 +134,17 @@ class ModelReportTest {
         assertTrue(table.contains("268435456 features: 3 stored (a value other than zero, or a missing value, in some"
                 + " row), 268435453 implicit (zero in every row)\n"), table);
 
-        // import takes one value per feature, so it refuses this form by name rather than misreading it.
+        // import reads this form back into statistics that store the same three features with the same numbers.
         ImportCommand command = new ImportCommand();
         command.json = "wide.json";
-        UsageException refused = assertThrows(UsageException.class, () -> command.parse(text));
-        assertTrue(refused.getMessage().contains("'features' and 'otherFeatures' describe a model that lists only its"
-                + " stored features"), refused.getMessage());
+        FeatureStatistics imported = command.parse(text).statistics();
+        assertFalse(imported.storesEveryFeature());
+        assertEquals(1 << 28, imported.numFeatures());
+        assertEquals(ROWS, imported.rowCount());
+        assertEquals("[7, 134217728, 268435455]", Arrays.toString(imported.storedFeatures()));
+        assertEquals("[10, 10, 8]", Arrays.toString(imported.storedCount()));
+        assertEquals("[2.5, 0.0, 0.0]", Arrays.toString(imported.storedMean()));
+        assertEquals("[0.25, 1.0, 0.0]", Arrays.toString(imported.storedVariance(VarianceMode.POPULATION)));
     }
 
     @Test

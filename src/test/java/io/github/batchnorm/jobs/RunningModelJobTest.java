@@ -333,7 +333,8 @@ class RunningModelJobTest {
         String[] problems = {
             "'epsilon' must be given as a number: frameworks differ (Keras 1e-3, PyTorch 1e-5), so it has no default here.",
             "unknown field 'gama'; the fields are inputCols, outputCols, inputCol, outputCol, epsilon, varianceMode,"
-                    + " center, scale, momentum, exact, numFeatures, storedFeatures, implicitFeatures, rowCount, count, mean, variance, gamma, beta.",
+                    + " center, scale, momentum, exact, numFeatures, storedFeatures, implicitFeatures, rowCount, count, mean, variance, gamma, beta,"
+                    + " features, otherFeatures.",
             "'variance' has 1 values but 'mean' has 2; give one per feature.",
             "variance[0] is -1.0; every variance must be finite and >= 0.",
             "give 'inputCols' (the numeric columns, one per feature) or 'inputCol' (one Vector or array column), not both"

@@ -22,6 +22,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
+import java.util.function.Predicate;
 import java.util.stream.IntStream;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
@@ -229,6 +230,23 @@ abstract class AccumulatorLaws<A extends FeatureAccumulator> {
         assertTrue(statistics >= 0.60 * cases.size(), counts);
         assertTrue(noWeight >= 1, counts);
         assertTrue(noValue >= 1, counts);
+    }
+
+    /**
+     * Asserts that at least 40% of {@code cases} have a piece that stays in the touched-only form ({@code touchedOnly})
+     * and 60% end with statistics: the laws of the touched-only form compare the forms only where both occur.
+     */
+    void assertMostCasesHaveATouchedOnlyPieceAndStatistics(Stream<Case<Split>> cases, Predicate<A> touchedOnly) {
+        List<Case<Split>> counted = coverageCases(cases);
+        long touchedOnlyPiece = counted.stream().map(Case::value).filter(split -> IntStream
+                .range(0, split.plan().pieces())
+                .anyMatch(p -> touchedOnly.test(piece(split.rows(), split.plan().start(p), split.plan().end(p)))))
+                .count();
+        long statistics = counted.stream().filter(c -> expectedFailure(c.value().rows()) == null).count();
+        String counts = touchedOnlyPiece + " with a touched-only piece, " + statistics + " with statistics, of "
+                + counted.size();
+        assertTrue(touchedOnlyPiece >= 0.40 * counted.size(), counts);
+        assertTrue(statistics >= 0.60 * counted.size(), counts);
     }
 
     /** The cases a coverage test counts: all of a property's, so not while a single case is replayed. */

@@ -1,7 +1,5 @@
 package io.github.batchnorm.stats;
 
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
 import io.github.batchnorm.testing.RowSequence;
 import io.github.batchnorm.testing.SeededCases;
 import io.github.batchnorm.testing.SeededCases.Case;
@@ -44,20 +42,7 @@ class ExactFeatureSummaryTouchedOnlyLawsTest extends ExactFeatureSummaryLawsTest
 
     @Test
     void mostFormCasesHaveATouchedOnlyPieceAndStatistics() {
-        long touchedOnlyPiece = coverageCases(formCases()).stream().map(Case::value).filter(split -> {
-            for (int p = 0; p < split.plan().pieces(); p++) {
-                ExactFeatureSummary piece = split.rows().addTo(empty(), split.plan().start(p), split.plan().end(p));
-                if (piece.isTouchedOnly()) {
-                    return true;
-                }
-            }
-            return false;
-        }).count();
-        long statistics = coverageCases(formCases()).stream()
-                .filter(c -> expectedFailure(c.value().rows()) == null).count();
-        String counts = touchedOnlyPiece + " with a touched-only piece, " + statistics + " with statistics, of " + TRIES;
-        assertTrue(touchedOnlyPiece >= 0.40 * TRIES, counts);
-        assertTrue(statistics >= 0.60 * TRIES, counts);
+        assertMostCasesHaveATouchedOnlyPieceAndStatistics(formCases(), ExactFeatureSummary::isTouchedOnly);
     }
 
     /** The cases of {@link FastFeatureSummaryTouchedOnlyLawsTest#sparseSplit}, seeded apart from the fast ones. */
