@@ -19,14 +19,17 @@ final class FeatureSlots implements Serializable {
     private static final long serialVersionUID = 1L;
     private static final int MIN_CAPACITY = 16;
     /**
-     * The largest table: the largest power of two an int array can be. It holds 2^29 features at half load; past that
+     * The largest table: the largest power of two an array can be long. It holds 2^29 features at half load; past that
      * it fills further rather than doubling, whose length would overflow an int.
      */
     static final int MAX_TABLE = 1 << 30;
 
-    /** {@code keys[h]} is a feature index plus one (0: an empty entry) and {@code slotOfKey[h]} its slot. */
-    private transient int[] keys;
-    private transient int[] slotOfKey;
+    /**
+     * Entry {@code h} holds a feature index plus one in its high half (0: an empty entry) and the feature's slot in its
+     * low half: key and slot in one array, so that a lookup among millions of features misses the cache once per probe,
+     * not twice.
+     */
+    private transient long[] entries;
     /** {@code featureOfSlot[s]} is slot {@code s}'s feature, for {@code s < size}. */
     private int[] featureOfSlot;
     private int size;
@@ -53,8 +56,7 @@ final class FeatureSlots implements Serializable {
     /** A copy that changes independently of this one. */
     FeatureSlots copy() {
         FeatureSlots copy = new FeatureSlots(0);
-        copy.keys = keys.clone();
-        copy.slotOfKey = slotOfKey.clone();
+        copy.entries = entries.clone();
         copy.featureOfSlot = featureOfSlot.clone();
         copy.size = size;
         return copy;
@@ -75,12 +77,12 @@ final class FeatureSlots implements Serializable {
      * puts it: one probe serves both the lookup and the insertion. The answer is valid until the next change.
      */
     int find(int feature) {
-        int mask = keys.length - 1;
-        int key = feature + 1;
+        int mask = entries.length - 1;
+        long key = feature + 1L;
         int h = hash(feature, mask);
-        for (int found; (found = keys[h]) != 0; h = (h + 1) & mask) {
-            if (found == key) {
-                return slotOfKey[h];
+        for (long found; (found = entries[h]) != 0; h = (h + 1) & mask) {
+            if (found >>> 32 == key) {
+                return (int) found;
             }
         }
         return -(h + 1);
@@ -100,16 +102,15 @@ final class FeatureSlots implements Serializable {
         if (size == featureOfSlot.length) {
             featureOfSlot = Arrays.copyOf(featureOfSlot, Math.max(MIN_CAPACITY, size + (size >> 1)));
         }
-        if (size == keys.length - 1) {
+        if (size == entries.length - 1) {
             throw new IllegalStateException("Cannot hold more than " + (MAX_TABLE - 1) + " features in one table");
         }
         int h = -absentAt - 1;
         int slot = size++;
         featureOfSlot[slot] = feature;
-        keys[h] = feature + 1;
-        slotOfKey[h] = slot;
-        if (2L * size > keys.length && keys.length < MAX_TABLE) {
-            rehash(2 * keys.length);
+        entries[h] = entry(feature, slot);
+        if (2L * size > entries.length && entries.length < MAX_TABLE) {
+            rehash(2 * entries.length);
         }
         return slot;
     }
@@ -122,7 +123,7 @@ final class FeatureSlots implements Serializable {
         if (features > featureOfSlot.length) {
             featureOfSlot = Arrays.copyOf(featureOfSlot, features);
         }
-        if (2L * features > keys.length) {
+        if (2L * features > entries.length) {
             rehash(tableSizeFor(features));
         }
     }
@@ -141,6 +142,10 @@ final class FeatureSlots implements Serializable {
         return order;
     }
 
+    private static long entry(int feature, int slot) {
+        return (feature + 1L) << 32 | (slot & 0xFFFFFFFFL);
+    }
+
     private static int hash(int feature, int mask) {
         int h = feature * 0x9E3779B9;
         return (h ^ (h >>> 16)) & mask;
@@ -153,17 +158,15 @@ final class FeatureSlots implements Serializable {
     }
 
     private void rehash(int tableSize) {
-        keys = new int[tableSize];
-        slotOfKey = new int[tableSize];
+        entries = new long[tableSize];
         int mask = tableSize - 1;
         for (int s = 0; s < size; s++) {
             int feature = featureOfSlot[s];
             int h = hash(feature, mask);
-            while (keys[h] != 0) {
+            while (entries[h] != 0) {
                 h = (h + 1) & mask;
             }
-            keys[h] = feature + 1;
-            slotOfKey[h] = s;
+            entries[h] = entry(feature, s);
         }
     }
 
