@@ -300,7 +300,7 @@ public final class GroupedSummaryAggregation {
 
     /**
      * The statistics of all training rows: the groups' moments merged by Chan's formula, in a tree. Read in Spark's
-     * binary rows, not as {@code Row}s: converting a million groups' arrays to boxed lists took longer than merging them.
+     * binary rows, not as {@code Row}s, which would box every value of every group's arrays into a list first.
      */
     private static Moments mergeAll(Dataset<Row> table, int depth) {
         return table.select(GroupedStatistics.ROW_COUNT, GroupedStatistics.COUNT, GroupedStatistics.WEIGHT_SUM,
