@@ -205,6 +205,39 @@ class GroupedNormalizationTest {
     }
 
     @Test
+    void aSingleIntegerGroupColumnKeepsItsNullGroupApartFromGroupZero() {
+        // day is 0, 1, 2 or null: the join on one integral column looks groups up by the value with null as 0, so the
+        // null group and group 0 share a key and must still get their own statistics.
+        List<Sample> samples = samples(17, 3000, false);
+        Dataset<Row> data = frame(samples);
+        BatchNormalizationModel model = new BatchNormalization().setInputCols("x1").setOutputCols("y1")
+                .setGroupCols("day").fit(data);
+        assertEquals(4, model.groupCount());
+        Map<Integer, List<double[]>> byDay = new HashMap<>();
+        for (Sample s : samples) {
+            byDay.computeIfAbsent(s.day(), k -> new ArrayList<>()).add(new double[] {s.x()[1]});
+        }
+        assertTrue(byDay.containsKey(null) && byDay.containsKey(0), "both the null group and group 0 are present");
+        Map<Integer, ExactReference> references = new HashMap<>();
+        List<Row> rows = model.transform(data).select("id", "x1", "y1").collectAsList();
+        assertEquals(samples.size(), rows.size());
+        for (Row row : rows) {
+            Integer day = samples.get((int) row.getLong(0)).day();
+            ExactReference reference = references.computeIfAbsent(day,
+                    key -> ExactReference.of(byDay.get(key).toArray(new double[0][])));
+            assertNormalized(reference, 0, row.getDouble(1), false, row.getDouble(2), "row " + row + " of day " + day);
+        }
+
+        BatchNormalizationModel withoutNull = new BatchNormalization().setInputCols("x1").setOutputCols("y1")
+                .setGroupCols("day").fit(data.filter(functions.col("day").isNotNull()));
+        Exception error = assertThrows(Exception.class, () -> withoutNull.transform(data).select("y1").collectAsList());
+        assertTrue(Expect.messagesOf(error).contains("Group (day=null) was not seen in the fit"),
+                Expect.messagesOf(error));
+        assertEquals(byDay.get(null).size(), data.count() - withoutNull.copy(new org.apache.spark.ml.param.ParamMap())
+                .setHandleUnseenGroup("skip").transform(data).count());
+    }
+
+    @Test
     void unseenGroupsFailSkipOrTakeTheGlobalStatistics() {
         List<Sample> samples = samples(13, 2000, false);
         Dataset<Row> data = frame(samples);

@@ -85,6 +85,25 @@ public final class ColumnNormalizer {
         }
     }
 
+    /**
+     * The rows, failing at the first invalid value of {@code inputCols}. One check per row, not one per value: a null,
+     * NaN or infinity makes the row's sum null or non-finite. Only then (or when finite values overflow the sum) does a
+     * function look at the values one by one, to name the first invalid one or let the row through. Kept out of the
+     * compiled expressions, the failure path costs nothing per row; a raise_error per value made the compiled projection
+     * slower (see docs/performance.md).
+     */
+    static Dataset<?> requireValidScalars(Dataset<?> dataset, String[] inputCols) {
+        Column[] values = new Column[inputCols.length];
+        Column sum = null;
+        for (int j = 0; j < inputCols.length; j++) {
+            values[j] = ColumnNames.col(inputCols[j]).cast(DataTypes.DoubleType);
+            sum = j == 0 ? values[j] : sum.plus(values[j]);
+        }
+        UserDefinedFunction firstInvalid = functions.udf(new FirstInvalidScalar(inputCols), DataTypes.BooleanType);
+        return dataset.filter(functions.when(isFinite(sum), functions.lit(true))
+                .otherwise(firstInvalid.apply(functions.struct(values))));
+    }
+
     private static Column describeValue(Column x) {
         return functions.coalesce(x.cast(DataTypes.StringType), functions.lit("null"));
     }
@@ -110,17 +129,7 @@ public final class ColumnNormalizer {
             values[j] = ColumnNames.col(inputCols[j]).cast(DataTypes.DoubleType);
         }
         if (handleInvalid == HandleInvalid.ERROR) {
-            // One check per row, not one per value: a null, NaN or infinity makes the row's sum null or non-finite. Only
-            // then (or when finite values overflow the sum) does a function look at the values one by one, to name the
-            // first invalid one or let the row through. Kept out of the compiled expressions, the failure path costs
-            // nothing per row; a raise_error per value made the compiled projection slower (see docs/performance.md).
-            Column sum = values[0];
-            for (int j = 1; j < values.length; j++) {
-                sum = sum.plus(values[j]);
-            }
-            UserDefinedFunction firstInvalid = functions.udf(new FirstInvalidScalar(inputCols), DataTypes.BooleanType);
-            rows = dataset.filter(functions.when(isFinite(sum), functions.lit(true))
-                    .otherwise(firstInvalid.apply(functions.struct(values))));
+            rows = requireValidScalars(dataset, inputCols);
         }
         List<Column> columns = new ArrayList<>();
         columns.add(functions.col("*"));

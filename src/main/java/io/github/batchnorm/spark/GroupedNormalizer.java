@@ -17,6 +17,8 @@ import org.apache.spark.sql.functions;
 import org.apache.spark.sql.types.DataType;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.Metadata;
+import org.apache.spark.sql.types.StructField;
+import org.apache.spark.sql.types.StructType;
 
 /**
  * The per-group transform: each row is normalised with the coefficients of its group, {@code (x - mean) * a + beta}
@@ -40,6 +42,9 @@ public final class GroupedNormalizer {
 
     /** The session setting that overrides {@link #BROADCAST_BYTES}, in bytes. */
     public static final String BROADCAST_BYTES_CONF = "spark.batchnorm.groupBroadcastBytes";
+
+    private static final List<DataType> INTEGRAL = List.of(DataTypes.LongType, DataTypes.IntegerType,
+            DataTypes.ShortType, DataTypes.ByteType);
 
     private static final String SUB = "__bn_sub";
     private static final String SCALE = "__bn_a";
@@ -81,10 +86,14 @@ public final class GroupedNormalizer {
         // time to broadcast a table under its own (smaller) threshold, which goes through the driver.
         coefficients = estimatedBytes <= broadcastBytes ? functions.broadcast(coefficients) : coefficients.hint("merge");
         Dataset<?> rows = settings.handleInvalid() == HandleInvalid.SKIP ? dataset.filter(allValid(input)) : dataset;
-        Column condition = functions.lit(true);
-        for (int i = 0; i < groupCols.length; i++) {
-            condition = condition.and(ColumnNames.col(groupCols[i]).eqNullSafe(functions.col(GROUP_PREFIX + i)));
+        // Scalar columns under "error" are checked once per row before the join, as the global transform checks them,
+        // rather than value by value in every output column (which measured about a third slower on 8 columns).
+        boolean checkedRows = settings.handleInvalid() == HandleInvalid.ERROR
+                && input.kind() == FeatureInput.Kind.SCALARS;
+        if (checkedRows) {
+            rows = ColumnNormalizer.requireValidScalars(rows, input.inputCols());
         }
+        Column condition = joinCondition(groups.groupFields());
         boolean dropUnseen = "skip".equals(settings.handleUnseenGroup());
         Dataset<Row> joined = rows.join(coefficients, condition, dropUnseen ? "inner" : "left");
         Column sub = functions.col(SUB);
@@ -115,8 +124,8 @@ public final class GroupedNormalizer {
                 for (int j = 0; j < inputs.length; j++) {
                     Column x = ColumnNames.col(inputs[j]).cast(DataTypes.DoubleType);
                     Column y = affine(x, sub.apply(j), scale.apply(j), functions.lit(beta[j]), centering, inverse);
-                    Column output = invalid(settings.handleInvalid(), x, y, InvalidValuesText.scalar(inputs[j]), null,
-                            DataTypes.DoubleType);
+                    Column output = checkedRows ? y : invalid(settings.handleInvalid(), x, y,
+                            InvalidValuesText.scalar(inputs[j]), null, DataTypes.DoubleType);
                     columns.add(guard(unseen, output, DataTypes.DoubleType).as(outputs[j]));
                 }
                 break;
@@ -138,6 +147,29 @@ public final class GroupedNormalizer {
             output = output.filter(ColumnNames.col(outputs[0]).isNotNull());
         }
         return output;
+    }
+
+    /**
+     * Null-safe equality of the data's group columns and the table's. Spark joins on {@code a <=> b} by the pair
+     * {@code (coalesce(a, 0), isnull(a))}, hashed as a row; for one integral column, the key here is
+     * {@code coalesce(a, 0)} alone, which Spark looks up in a table keyed by a long, and the null group is told from
+     * group 0 by a condition after the lookup, written as a {@code CASE} so that it is not taken as a second key. With
+     * the long key the same join written by hand took two thirds of the time (10,000 groups).
+     */
+    private static Column joinCondition(StructType groupFields) {
+        StructField[] fields = groupFields.fields();
+        if (fields.length == 1 && INTEGRAL.contains(fields[0].dataType())) {
+            Column data = ColumnNames.col(fields[0].name());
+            Column table = functions.col(GROUP_PREFIX + 0);
+            Column zero = functions.lit(0L);
+            return functions.coalesce(data, zero).equalTo(functions.coalesce(table, zero))
+                    .and(functions.when(data.isNull(), table.isNull()).otherwise(table.isNotNull()));
+        }
+        Column condition = functions.lit(true);
+        for (int i = 0; i < fields.length; i++) {
+            condition = condition.and(ColumnNames.col(fields[i].name()).eqNullSafe(functions.col(GROUP_PREFIX + i)));
+        }
+        return condition;
     }
 
     /** Per group: the group columns (renamed), the arrays of subtracted means and of scales, and a marker of a match. */

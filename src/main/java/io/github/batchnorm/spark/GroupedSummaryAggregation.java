@@ -38,6 +38,9 @@ import scala.Tuple2;
  * {@code handleInvalid} rule behaves exactly as in the global fit.
  */
 public final class GroupedSummaryAggregation {
+    /** How many of the data's first rows {@link #shifts} reads. */
+    private static final int SHIFT_ROWS = 1000;
+
     private GroupedSummaryAggregation() {
     }
 
@@ -58,10 +61,11 @@ public final class GroupedSummaryAggregation {
         Dataset<Row> table = sqlRoute ? sqlTable(dataset, settings, groupFields)
                 : accumulatorTable(dataset, settings, groupFields);
         // A local checkpoint, not a cache: the statistics are computed by this fit, never taken from a cached copy of an
-        // earlier fit of the same query, and the table's lineage no longer reaches back to the data.
+        // earlier fit of the same query, and the table's lineage no longer reaches back to the data. Not eager: the job
+        // that merges the groups is the one that stores them, rather than a job of its own before it.
         Moments merged;
         try {
-            table = table.localCheckpoint(true);
+            table = table.localCheckpoint(false);
             merged = mergeAll(table, settings.aggregationDepth());
         } catch (Exception e) {
             table.unpersist();
@@ -160,18 +164,21 @@ public final class GroupedSummaryAggregation {
 
     /**
      * Per feature, a finite value among the first rows of the data (0 if there is none): close to the data's scale, so
-     * that sums of {@code x - shift} cancel the part all values share. Reads a few rows of the first partitions only.
+     * that sums of {@code x - shift} cancel the part all values share. The rows are collected, not aggregated: a limit
+     * that is collected reads the first partition only, in one small job, where an aggregate over a limit shuffles.
      */
     private static double[] shifts(Dataset<?> rows, Column[] values) {
-        Column[] firsts = new Column[values.length];
-        for (int j = 0; j < values.length; j++) {
-            firsts[j] = functions.first(functions.when(isFinite(values[j]), values[j]), true).as("s" + j);
-        }
-        Row first = rows.limit(1000).agg(firsts[0], java.util.Arrays.copyOfRange(firsts, 1,
-                firsts.length)).head();
         double[] shift = new double[values.length];
-        for (int j = 0; j < values.length; j++) {
-            shift[j] = first.isNullAt(j) ? 0.0 : first.getDouble(j);
+        boolean[] found = new boolean[values.length];
+        int missing = values.length;
+        for (Row row : rows.select(values).limit(SHIFT_ROWS).collectAsList()) {
+            for (int j = 0; j < values.length && missing > 0; j++) {
+                if (!found[j] && !row.isNullAt(j) && Double.isFinite(row.getDouble(j))) {
+                    shift[j] = row.getDouble(j);
+                    found[j] = true;
+                    missing--;
+                }
+            }
         }
         return shift;
     }
@@ -291,11 +298,15 @@ public final class GroupedSummaryAggregation {
         }
     }
 
-    /** The statistics of all training rows: the groups' moments merged by Chan's formula, in a tree. */
+    /**
+     * The statistics of all training rows: the groups' moments merged by Chan's formula, in a tree. Read in Spark's
+     * binary rows, not as {@code Row}s, which would box every value of every group's arrays into a list first.
+     */
     private static Moments mergeAll(Dataset<Row> table, int depth) {
         return table.select(GroupedStatistics.ROW_COUNT, GroupedStatistics.COUNT, GroupedStatistics.WEIGHT_SUM,
                         GroupedStatistics.WEIGHT_SQUARE_SUM, GroupedStatistics.MEAN, GroupedStatistics.VARIANCE)
-                .javaRDD().treeAggregate(new Moments(), Moments::add, Moments::merge, depth);
+                .queryExecution().toRdd().toJavaRDD()
+                .treeAggregate(new Moments(), Moments::addBinary, Moments::merge, depth);
     }
 
     private static FeatureStatistics global(Moments merged, FitSettings settings) {
@@ -389,27 +400,47 @@ public final class GroupedSummaryAggregation {
 
         /** Adds one row of the statistics table (rowCount, count, weightSum, weightSquareSum, mean, variance). */
         Moments add(Row row) {
-            Moments other = new Moments();
-            other.groups = 1;
-            other.rowCount = row.getLong(0);
             List<Long> counts = row.getList(1);
             List<Double> weights = row.getList(2);
             List<Double> weightSquares = row.getList(3);
             List<Double> means = row.getList(4);
             List<Double> variances = row.getList(5);
             int n = counts.size();
-            other.count = new long[n];
-            other.weight = new double[n];
-            other.weightSquare = new double[n];
-            other.mean = new double[n];
-            other.squaredDeviations = new double[n];
+            long[] count = new long[n];
+            double[] weight = new double[n];
+            double[] weightSquare = new double[n];
+            double[] mean = new double[n];
+            double[] variance = new double[n];
             for (int j = 0; j < n; j++) {
-                other.count[j] = counts.get(j);
-                other.weight[j] = weights.get(j);
-                other.weightSquare[j] = weightSquares.get(j);
-                other.mean[j] = means.get(j);
-                other.squaredDeviations[j] = variances.get(j) * weights.get(j);
+                count[j] = counts.get(j);
+                weight[j] = weights.get(j);
+                weightSquare[j] = weightSquares.get(j);
+                mean[j] = means.get(j);
+                variance[j] = variances.get(j);
             }
+            return addGroup(row.getLong(0), count, weight, weightSquare, mean, variance);
+        }
+
+        /** {@link #add(Row)} for the same row in Spark's binary format. */
+        Moments addBinary(InternalRow row) {
+            return addGroup(row.getLong(0), row.getArray(1).toLongArray(), row.getArray(2).toDoubleArray(),
+                    row.getArray(3).toDoubleArray(), row.getArray(4).toDoubleArray(), row.getArray(5).toDoubleArray());
+        }
+
+        /** Merges in one group, turning {@code variance} into squared deviations in place. */
+        private Moments addGroup(long rows, long[] count, double[] weight, double[] weightSquare, double[] mean,
+                double[] variance) {
+            Moments other = new Moments();
+            other.groups = 1;
+            other.rowCount = rows;
+            other.count = count;
+            other.weight = weight;
+            other.weightSquare = weightSquare;
+            other.mean = mean;
+            for (int j = 0; j < variance.length; j++) {
+                variance[j] *= weight[j];
+            }
+            other.squaredDeviations = variance;
             return merge(other);
         }
 
