@@ -101,9 +101,9 @@ public final class ExactFeatureSummary implements FeatureAccumulator {
     private long unitRows;
     private ExactSum weightSum = new ExactSum();
     private ExactSum weightSquareSum = new ExactSum();
-    /** Per-feature exact sums; an entry stays null until its feature flushes a non-zero block. */
-    private ExactSum[] sum;
-    private ExactSum[] squareSum;
+    /** Per-feature exact sums, in two arenas: a slot holds none until its feature flushes a non-zero block. */
+    private ExactSums sum;
+    private ExactSums squareSum;
     /** Per-feature bound of the open block (a power of two), 0 while the feature has none; and its inverse. */
     private double[] bound;
     private double[] inverseBound;
@@ -253,8 +253,8 @@ public final class ExactFeatureSummary implements FeatureAccumulator {
     }
 
     private void allocateSlots(int slots) {
-        sum = new ExactSum[slots];
-        squareSum = new ExactSum[slots];
+        sum = new ExactSums(slots);
+        squareSum = new ExactSums(slots);
         bound = new double[slots];
         inverseBound = new double[slots];
         // No open block: the dense row's check fails (0 * infinity is NaN) and its values go one by one.
@@ -305,7 +305,7 @@ public final class ExactFeatureSummary implements FeatureAccumulator {
             densify();
             return feature;
         }
-        if (touched == sum.length) {
+        if (touched == bound.length) {
             resizeSlots(Math.max(INITIAL_SLOTS, touched + (touched >> 1)));
         }
         return touchedOnly.insert(feature, found);
@@ -320,16 +320,16 @@ public final class ExactFeatureSummary implements FeatureAccumulator {
             return;
         }
         int wanted = (int) Math.min(slots, (long) (dimension * denseShare) + 1L);
-        if (wanted > sum.length) {
+        if (wanted > bound.length) {
             resizeSlots(wanted);
         }
         touchedOnly.reserve(wanted);
     }
 
     private void resizeSlots(int slots) {
-        int old = sum.length;
-        sum = Arrays.copyOf(sum, slots);
-        squareSum = Arrays.copyOf(squareSum, slots);
+        int old = bound.length;
+        sum.resize(slots);
+        squareSum.resize(slots);
         bound = Arrays.copyOf(bound, slots);
         inverseBound = Arrays.copyOf(inverseBound, slots);
         if (slots > old) {
@@ -354,8 +354,8 @@ public final class ExactFeatureSummary implements FeatureAccumulator {
         if (touchedOnly == null) {
             return;
         }
-        ExactSum[] slotSum = sum;
-        ExactSum[] slotSquareSum = squareSum;
+        ExactSums slotSum = sum;
+        ExactSums slotSquareSum = squareSum;
         double[] slotBound = bound;
         double[] slotInverseBound = inverseBound;
         double[][] slotLevels = {x1, x2, p1, p2, e1, e2};
@@ -364,6 +364,11 @@ public final class ExactFeatureSummary implements FeatureAccumulator {
         ExactSum[] slotMissingWeight = missingWeight;
         ExactSum[] slotMissingWeightSquare = missingWeightSquare;
         allocateSlots(dimension);
+        // The sums stay where they are in their arenas; only their slots change.
+        slotSum.spreadTo(dimension, touchedOnly);
+        slotSquareSum.spreadTo(dimension, touchedOnly);
+        sum = slotSum;
+        squareSum = slotSquareSum;
         double[][] levels = {x1, x2, p1, p2, e1, e2};
         if (slotMissingCount != null) {
             missingCount = new long[dimension];
@@ -372,8 +377,6 @@ public final class ExactFeatureSummary implements FeatureAccumulator {
         }
         for (int s = 0; s < touchedOnly.size(); s++) {
             int j = touchedOnly.featureOf(s);
-            sum[j] = slotSum[s];
-            squareSum[j] = slotSquareSum[s];
             bound[j] = slotBound[s];
             inverseBound[j] = slotInverseBound[s];
             for (int level = 0; level < levels.length; level++) {
@@ -692,7 +695,7 @@ public final class ExactFeatureSummary implements FeatureAccumulator {
             return;
         }
         sumOf(j).add(rx);
-        ExactSum squares = squareSumOf(j);
+        ExactAdder squares = squareSumOf(j);
         squares.add(rp);
         squares.add(re);
         if (Math.abs(x) < SMALLEST) {
@@ -785,35 +788,27 @@ public final class ExactFeatureSummary implements FeatureAccumulator {
         squareSumOf(j).addWeightedSquare(weight, x);
     }
 
-    private ExactSum sumOf(int j) {
-        ExactSum s = sum[j];
-        if (s == null) {
-            s = new ExactSum();
-            sum[j] = s;
-        }
-        return s;
+    /** Feature {@code j}'s exact sum of values, to add to (until the next call). */
+    private ExactAdder sumOf(int j) {
+        return sum.slot(j);
     }
 
-    private ExactSum squareSumOf(int j) {
-        ExactSum s = squareSum[j];
-        if (s == null) {
-            s = new ExactSum();
-            squareSum[j] = s;
-        }
-        return s;
+    /** Feature {@code j}'s exact sum of squares, to add to (until the next call). */
+    private ExactAdder squareSumOf(int j) {
+        return squareSum.slot(j);
     }
 
     /** Moves feature {@code j}'s open block into its exact sums and empties it (its bound stays). */
     private void flush(int j) {
         if (x1[j] != 0.0 || x2[j] != 0.0) {
-            ExactSum s = sumOf(j);
+            ExactAdder s = sumOf(j);
             s.add(x1[j]);
             s.add(x2[j]);
             x1[j] = 0.0;
             x2[j] = 0.0;
         }
         if (p1[j] != 0.0 || p2[j] != 0.0 || e1[j] != 0.0 || e2[j] != 0.0) {
-            ExactSum s = squareSumOf(j);
+            ExactAdder s = squareSumOf(j);
             s.add(p1[j]);
             s.add(p2[j]);
             s.add(e1[j]);
@@ -878,10 +873,15 @@ public final class ExactFeatureSummary implements FeatureAccumulator {
         } else {
             reserveSlots((long) slotsInUse() + other.slotsInUse());
         }
+        if (sum.allocatedWords() == 0 && squareSum.allocatedWords() == 0) {
+            // Into an empty summary (a task's first merge, the driver's first result): the arenas grow once.
+            sum.reserveWords(other.sum.allocatedWords());
+            squareSum.reserveWords(other.squareSum.allocatedWords());
+        }
         int otherSlots = other.slotsInUse();
         for (int bs = 0; bs < otherSlots; bs++) {
             boolean otherMissing = other.missingCount != null && other.missingCount[bs] != 0;
-            if (other.sum[bs] == null && other.squareSum[bs] == null && other.bound[bs] == 0.0 && !otherMissing) {
+            if (!other.sum.has(bs) && !other.squareSum.has(bs) && other.bound[bs] == 0.0 && !otherMissing) {
                 continue;
             }
             // slotFor may switch this summary to the dense form, where the slot is the feature.
@@ -903,28 +903,49 @@ public final class ExactFeatureSummary implements FeatureAccumulator {
 
     /** Adds the exact sums and the open block of {@code other}'s slot {@code bs} to slot {@code s}. */
     private void mergeFeature(ExactFeatureSummary other, int bs, int s) {
-        // A feature this summary has not seen takes a copy of the argument's sums: one array copy, no merge.
-        if (other.sum[bs] != null) {
-            sum[s] = mergedSum(sum[s], other.sum[bs]);
+        sum.merge(s, other.sum, bs);
+        squareSum.merge(s, other.squareSum, bs);
+        if (other.bound[bs] == 0.0) {
+            return;
         }
-        if (other.squareSum[bs] != null) {
-            squareSum[s] = mergedSum(squareSum[s], other.squareSum[bs]);
+        if (blockCount[s] == 0) {
+            // Nothing in this slot's block (its levels are zero): the argument's open block is taken over as it is,
+            // bound, grids and all.
+            bound[s] = other.bound[bs];
+            inverseBound[s] = other.inverseBound[bs];
+            blockCount[s] = other.blockCount[bs];
+            addLevels(other, bs, s);
+            return;
         }
-        if (other.bound[bs] != 0.0) {
-            // The argument's open block is added to the exact sums, level by level: it stays as it was.
-            if (other.x1[bs] != 0.0 || other.x2[bs] != 0.0) {
-                ExactSum sumOfSlot = sumOf(s);
-                sumOfSlot.add(other.x1[bs]);
-                sumOfSlot.add(other.x2[bs]);
-            }
-            if (other.p1[bs] != 0.0 || other.p2[bs] != 0.0 || other.e1[bs] != 0.0 || other.e2[bs] != 0.0) {
-                ExactSum squares = squareSumOf(s);
-                squares.add(other.p1[bs]);
-                squares.add(other.p2[bs]);
-                squares.add(other.e1[bs]);
-                squares.add(other.e2[bs]);
-            }
+        if (bound[s] == other.bound[bs] && blockCount[s] + other.blockCount[bs] <= BLOCK) {
+            // Parts of the same grids, no more than a block's worth in all: the levels add up exactly, as if the
+            // argument's values had come here.
+            blockCount[s] += other.blockCount[bs];
+            addLevels(other, bs, s);
+            return;
         }
+        // The argument's open block is added to the exact sums, level by level: it stays as it was.
+        if (other.x1[bs] != 0.0 || other.x2[bs] != 0.0) {
+            ExactAdder sumOfSlot = sumOf(s);
+            sumOfSlot.add(other.x1[bs]);
+            sumOfSlot.add(other.x2[bs]);
+        }
+        if (other.p1[bs] != 0.0 || other.p2[bs] != 0.0 || other.e1[bs] != 0.0 || other.e2[bs] != 0.0) {
+            ExactAdder squares = squareSumOf(s);
+            squares.add(other.p1[bs]);
+            squares.add(other.p2[bs]);
+            squares.add(other.e1[bs]);
+            squares.add(other.e2[bs]);
+        }
+    }
+
+    private void addLevels(ExactFeatureSummary other, int bs, int s) {
+        x1[s] += other.x1[bs];
+        x2[s] += other.x2[bs];
+        p1[s] += other.p1[bs];
+        p2[s] += other.p2[bs];
+        e1[s] += other.e1[bs];
+        e2[s] += other.e2[bs];
     }
 
     /** {@code into} with {@code from} added ({@code into} itself, or a copy of {@code from} when {@code into} is null). */
@@ -1026,19 +1047,18 @@ public final class ExactFeatureSummary implements FeatureAccumulator {
                 featureWeight[j] = w.toDouble();
                 featureWeightSquare[j] = w2.toDouble();
             }
-            if (w.signum() <= 0 || (sum[s] == null && squareSum[s] == null)) {
+            if (w.signum() <= 0 || (!sum.has(s) && !squareSum.has(s))) {
                 continue; // No value (reported by FeatureStatistics), or every value zero: mean and variance 0.
             }
             if (weightIsADouble && (missingCount == null || missingWeight[s] == null)
-                    && (sum[s] == null ? zero(sum1) : sum[s].toDoubleDouble(sum1))
-                    && (squareSum[s] == null ? zero(sum2) : squareSum[s].toDoubleDouble(sum2))
+                    && sum.toDoubleDouble(s, sum1) && squareSum.toDoubleDouble(s, sum2)
                     && roundedMoments(totalWeightDouble, sum1, sum2, rounded)) {
                 mean[j] = rounded[0];
                 variance[j] = rounded[1];
                 continue;
             }
-            ExactValue s1 = sum[s] == null ? ExactValue.ZERO : sum[s].value();
-            ExactValue s2 = squareSum[s] == null ? ExactValue.ZERO : squareSum[s].value();
+            ExactValue s1 = sum.value(s);
+            ExactValue s2 = squareSum.value(s);
             mean[j] = s1.divideToDouble(w);
             variance[j] = w.multiply(s2).subtract(s1.multiply(s1)).divideToDouble(w.multiply(w));
             if (Double.isInfinite(variance[j])) {
@@ -1047,12 +1067,6 @@ public final class ExactFeatureSummary implements FeatureAccumulator {
         }
         return new FeatureStatistics.Moments(count, dimension, storedFeatures, totalWeightDouble, totalWeightSquareDouble,
                 featureCount, featureWeight, featureWeightSquare, mean, variance);
-    }
-
-    private static boolean zero(double[] pair) {
-        pair[0] = 0.0;
-        pair[1] = 0.0;
-        return true;
     }
 
     /**
@@ -1134,8 +1148,7 @@ public final class ExactFeatureSummary implements FeatureAccumulator {
     public long allocatedWords() {
         long words = weightSum.allocatedWords() + weightSquareSum.allocatedWords();
         if (sum != null) {
-            words += Arrays.stream(sum).filter(s -> s != null).mapToLong(ExactSum::allocatedWords).sum();
-            words += Arrays.stream(squareSum).filter(s -> s != null).mapToLong(ExactSum::allocatedWords).sum();
+            words += sum.allocatedWords() + squareSum.allocatedWords();
         }
         return words;
     }
@@ -1181,17 +1194,17 @@ public final class ExactFeatureSummary implements FeatureAccumulator {
             int feature = featureOf(j);
             boolean blockTouched = x1[j] != 0.0 || x2[j] != 0.0 || p1[j] != 0.0 || p2[j] != 0.0 || e1[j] != 0.0
                     || e2[j] != 0.0;
-            if (sum[j] == null && squareSum[j] == null && !blockTouched) {
+            if (!sum.has(j) && !squareSum.has(j) && !blockTouched) {
                 continue;
             }
             ExactSum.writeVarInt(out, feature - previous);
             previous = feature;
             // An open block is written as part of the sums, without closing it: serialising changes nothing.
-            setScratch(scratch, sum[j]);
+            sum.copyTo(j, scratch);
             scratch.add(x1[j]);
             scratch.add(x2[j]);
             scratch.writeCompact(out);
-            setScratch(scratch, squareSum[j]);
+            squareSum.copyTo(j, scratch);
             scratch.add(p1[j]);
             scratch.add(p2[j]);
             scratch.add(e1[j]);
@@ -1199,14 +1212,6 @@ public final class ExactFeatureSummary implements FeatureAccumulator {
             scratch.writeCompact(out);
         }
         ExactSum.writeVarInt(out, 0);
-    }
-
-    private static void setScratch(ExactSum scratch, ExactSum exact) {
-        if (exact == null) {
-            scratch.clear();
-        } else {
-            scratch.setTo(exact);
-        }
     }
 
     private void writeMissing(DataOutputStream out) throws IOException {
@@ -1256,8 +1261,8 @@ public final class ExactFeatureSummary implements FeatureAccumulator {
                 for (int step = ExactSum.readVarInt(in); step != 0; step = ExactSum.readVarInt(in)) {
                     j += step;
                     int s = summary.slotFor(j);
-                    summary.sum[s] = nullIfZero(ExactSum.readCompact(in));
-                    summary.squareSum[s] = nullIfZero(ExactSum.readCompact(in));
+                    summary.sum.readCompact(s, in);
+                    summary.squareSum.readCompact(s, in);
                 }
                 if (in.readBoolean()) {
                     j = -1;
@@ -1275,10 +1280,6 @@ public final class ExactFeatureSummary implements FeatureAccumulator {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-    }
-
-    private static ExactSum nullIfZero(ExactSum sum) {
-        return sum.allocatedWords() == 0 ? null : sum;
     }
 
     /** The serialised form: the bytes of {@link #toBytes()}. */
