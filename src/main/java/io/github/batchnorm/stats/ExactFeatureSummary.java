@@ -855,13 +855,12 @@ public final class ExactFeatureSummary implements FeatureAccumulator {
             return this;
         }
         if (dimension < 0) {
-            // An empty summary takes the argument's form: a touched-only argument stays cheap to merge into it.
-            if (other.touchedOnly != null) {
-                allocateTouchedOnly(other.dimension);
-            } else {
-                allocate(other.dimension);
-            }
-        } else if (dimension != other.dimension) {
+            // An empty summary (Spark's zero value, into which each task and the driver merge first) becomes a copy
+            // of the argument, array by array, at the cost of copying memory rather than of a merge per feature.
+            copyOf(other);
+            return this;
+        }
+        if (dimension != other.dimension) {
             throw new DimensionMismatchException(dimension, other.dimension);
         }
         count += other.count;
@@ -899,6 +898,48 @@ public final class ExactFeatureSummary implements FeatureAccumulator {
             bufferRow(other.rows[r], 0, dimension);
         }
         return this;
+    }
+
+    /**
+     * Makes this empty summary a copy of {@code other}, in its form: a touched-only argument stays cheap to merge into
+     * it, unless it holds more features than this summary's own switch allows.
+     */
+    private void copyOf(ExactFeatureSummary other) {
+        dimension = other.dimension;
+        count = other.count;
+        unitRows = other.unitRows;
+        weightSum = other.weightSum.copy();
+        weightSquareSum = other.weightSquareSum.copy();
+        touchedOnly = other.touchedOnly == null ? null : other.touchedOnly.copy();
+        sum = other.sum.copy();
+        squareSum = other.squareSum.copy();
+        bound = other.bound.clone();
+        inverseBound = other.inverseBound.clone();
+        x1 = other.x1.clone();
+        x2 = other.x2.clone();
+        p1 = other.p1.clone();
+        p2 = other.p2.clone();
+        e1 = other.e1.clone();
+        e2 = other.e2.clone();
+        blockCount = other.blockCount.clone();
+        if (other.missingCount != null) {
+            missingCount = other.missingCount.clone();
+            missingWeight = new ExactSum[other.missingWeight.length];
+            missingWeightSquare = new ExactSum[other.missingWeightSquare.length];
+            for (int s = 0; s < missingWeight.length; s++) {
+                if (other.missingWeight[s] != null) {
+                    missingWeight[s] = other.missingWeight[s].copy();
+                    missingWeightSquare[s] = other.missingWeightSquare[s].copy();
+                }
+            }
+        }
+        if (touchedOnly != null && touchedOnly.size() > (long) (dimension * denseShare)) {
+            densify();
+        }
+        // The argument's buffered rows (of the dense form only) are added here as rows; its count already includes them.
+        for (int r = 0; r < other.bufferedRows; r++) {
+            bufferRow(other.rows[r], 0, dimension);
+        }
     }
 
     /** Adds the exact sums and the open block of {@code other}'s slot {@code bs} to slot {@code s}. */

@@ -65,6 +65,16 @@ final class ExactSums extends ExactAdder implements Serializable {
         return this;
     }
 
+    /** A copy that changes independently of this one. */
+    ExactSums copy() {
+        ExactSums copy = new ExactSums(0, addsBeforeCarry);
+        copy.at = at.clone();
+        copy.words = Arrays.copyOf(words, used);
+        copy.used = used;
+        copy.abandoned = abandoned;
+        return copy;
+    }
+
     /** Whether slot {@code s} holds a sum (one that has had a non-zero term). */
     boolean has(int s) {
         return at[s] != 0;
