@@ -317,6 +317,67 @@ class ExactFeatureSummaryTest {
         assertArrayEquals(expected.count(), actual.count(), what + ": counts");
     }
 
+    /**
+     * Sparse rows of 4 features, {@code n} rows of the piece: features 0 and 2 take values in [1, 2) and (-4, -3] in
+     * every piece, feature 1 in [1, 2) in even pieces and in [100, 200) in odd ones (another block bound), feature 3
+     * only in piece 2. With 100, 120 and 200 rows, pieces 0 and 1 fit in one block together, pieces 1 and 2 do not.
+     */
+    private static double[][] blockRows(int piece, int n) {
+        SplittableRandom random = new SplittableRandom(90 + piece);
+        double[][] rows = new double[n][];
+        for (int i = 0; i < n; i++) {
+            rows[i] = new double[] {1 + random.nextDouble(), (piece % 2 == 0 ? 1 : 100) * (1 + random.nextDouble()),
+                    -3 - random.nextDouble(), piece == 2 ? 0.25 + random.nextDouble() : 0.0};
+        }
+        return rows;
+    }
+
+    private static final int[] BLOCK_PIECE_ROWS = {100, 120, 200};
+
+    @Test
+    void openBlocksMergeAsBlocksWhereTheyCanAndGiveTheBitsOfOnePassAndTheCorrectlyRoundedStatistics() {
+        int pieces = 3;
+        List<double[]> all = new ArrayList<>();
+        ExactFeatureSummary onePass = new ExactFeatureSummary();
+        List<ExactFeatureSummary> summaries = new ArrayList<>();
+        for (int p = 0; p < pieces; p++) {
+            ExactFeatureSummary summary = new ExactFeatureSummary();
+            for (double[] row : blockRows(p, BLOCK_PIECE_ROWS[p])) {
+                all.add(row);
+                for (ExactFeatureSummary into : List.of(summary, onePass)) {
+                    into.addSparse(4, new int[] {0, 1, 2, 3}, row, 4, 1.0);
+                }
+            }
+            summaries.add(summary);
+        }
+        FeatureStatistics expected = onePass.toStatistics();
+        ExactReference reference = ExactReference.of(all.toArray(new double[0][]));
+        for (int j = 0; j < 4; j++) {
+            assertCorrectlyRounded(reference.mean(j), expected.mean()[j], "feature " + j + ", mean");
+            assertCorrectlyRounded(reference.populationVariance(j), expected.variance(VarianceMode.POPULATION)[j],
+                    "feature " + j + ", variance");
+        }
+        // Open blocks taken over (into an empty summary and into a feature not seen yet), added level by level (the
+        // same bound, at most 256 values), and given up for the exact sums (another bound, or too many values).
+        for (int[] order : new int[][] {{0, 1, 2}, {2, 1, 0}, {1, 0, 2}}) {
+            ExactFeatureSummary merged = new ExactFeatureSummary();
+            for (int p : order) {
+                merged.merge(summaries.get(p));
+            }
+            assertSameBits(expected, merged.toStatistics(), "merged in the order " + java.util.Arrays.toString(order));
+            ExactFeatureSummary nested = new ExactFeatureSummary().merge(summaries.get(order[0]));
+            nested.merge(new ExactFeatureSummary().merge(summaries.get(order[1])).merge(summaries.get(order[2])));
+            assertSameBits(expected, nested.toStatistics(), "nested in the order " + java.util.Arrays.toString(order));
+        }
+        for (int p = 0; p < pieces; p++) {
+            ExactFeatureSummary alone = new ExactFeatureSummary();
+            for (double[] row : blockRows(p, BLOCK_PIECE_ROWS[p])) {
+                alone.addSparse(4, new int[] {0, 1, 2, 3}, row, 4, 1.0);
+            }
+            assertSameBits(alone.toStatistics(), summaries.get(p).toStatistics(), "piece " + p + " after the merges");
+        }
+    }
+
     @Test
     void aWideSparseSummaryHoldsOnlyTheFeaturesItTouchedAndGivesTheCorrectlyRoundedStatistics() {
         int wide = 1 << 24;
