@@ -1,11 +1,11 @@
 package io.github.batchnorm.stats;
 
-import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.ObjectStreamException;
+import java.io.OutputStream;
 import java.io.Serializable;
 import java.io.UncheckedIOException;
 import java.util.Arrays;
@@ -37,7 +37,11 @@ import java.util.Arrays;
  * feature whose block the grids cannot take is redone from the buffer. Because of the buffer, a non-finite value in such
  * a row is reported when its block is added (at the latest when the summary is read, merged or serialised). Sparse rows
  * cost O(non-zeros): each value goes to its feature's open block, whose bound is a few binades above the value that opened
- * it and grows when a larger value arrives. Serialised (Java serialization, as Spark ships task results), the summary
+ * it and grows when a larger value arrives. The features' exact sums live in two arenas ({@link ExactSums}), not in an
+ * object per feature, so that a summary of a million features is a few arrays whatever it holds. Merging copies into an
+ * empty summary array by array, and takes over an argument's open block (or adds its levels, when both blocks share a
+ * bound and hold at most a block's worth of values together), so that the blocks of sparse features, most of which see a
+ * few values per task, reach the exact sums only when serialised. Serialised (Java serialization, as Spark ships task results), the summary
  * writes each touched feature's sums in their shortest exact form: a few dozen bytes per feature. The statistics are
  * finalised in double-double arithmetic when its error bound proves the rounding, with exact big-integer arithmetic as
  * the fallback: the same bits either way.
@@ -1204,7 +1208,7 @@ public final class ExactFeatureSummary implements FeatureAccumulator {
      * included) in their shortest form, then the missing values.
      */
     byte[] toBytes() {
-        ByteArrayOutputStream buffer = new ByteArrayOutputStream(64 + 8 * slotsInUse());
+        UnlockedBytesOut buffer = new UnlockedBytesOut(64 + 8 * slotsInUse());
         try (DataOutputStream out = new DataOutputStream(buffer)) {
             out.writeInt(dimension);
             out.writeLong(count);
@@ -1280,7 +1284,7 @@ public final class ExactFeatureSummary implements FeatureAccumulator {
 
     /** A summary read back from {@link #toBytes()}. */
     static ExactFeatureSummary fromBytes(byte[] bytes) {
-        try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(bytes))) {
+        try (DataInputStream in = new DataInputStream(new UnlockedBytesIn(bytes))) {
             int dimension = in.readInt();
             long count = in.readLong();
             long unitRows = in.readLong();
@@ -1320,6 +1324,71 @@ public final class ExactFeatureSummary implements FeatureAccumulator {
             return summary;
         } catch (IOException e) {
             throw new UncheckedIOException(e);
+        }
+    }
+
+    /**
+     * {@code ByteArrayOutputStream} without its lock: {@code DataOutputStream} writes an int a byte at a time, and a
+     * summary of a million features writes millions of them.
+     */
+    private static final class UnlockedBytesOut extends OutputStream {
+        private byte[] bytes;
+        private int size;
+
+        UnlockedBytesOut(int capacity) {
+            bytes = new byte[capacity];
+        }
+
+        private void ensure(int capacity) {
+            if (capacity > bytes.length) {
+                bytes = Arrays.copyOf(bytes, Math.max(capacity, 2 * bytes.length));
+            }
+        }
+
+        @Override
+        public void write(int b) {
+            ensure(size + 1);
+            bytes[size++] = (byte) b;
+        }
+
+        @Override
+        public void write(byte[] source, int offset, int length) {
+            ensure(size + length);
+            System.arraycopy(source, offset, bytes, size, length);
+            size += length;
+        }
+
+        byte[] toByteArray() {
+            return Arrays.copyOf(bytes, size);
+        }
+    }
+
+    /** {@code ByteArrayInputStream} without its lock, for the same reason as {@link UnlockedBytesOut}. */
+    private static final class UnlockedBytesIn extends InputStream {
+        private final byte[] bytes;
+        private int position;
+
+        UnlockedBytesIn(byte[] bytes) {
+            this.bytes = bytes;
+        }
+
+        @Override
+        public int read() {
+            return position < bytes.length ? bytes[position++] & 0xFF : -1;
+        }
+
+        @Override
+        public int read(byte[] target, int offset, int length) {
+            if (length == 0) {
+                return 0;
+            }
+            if (position >= bytes.length) {
+                return -1;
+            }
+            int n = Math.min(length, bytes.length - position);
+            System.arraycopy(bytes, position, target, offset, n);
+            position += n;
+            return n;
         }
     }
 
