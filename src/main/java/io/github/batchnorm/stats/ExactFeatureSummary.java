@@ -41,8 +41,8 @@ import java.util.Arrays;
  * object per feature, so that a summary of a million features is a few arrays whatever it holds. Merging copies into an
  * empty summary array by array, and takes over an argument's open block (or adds its levels, when both blocks share a
  * bound and hold at most a block's worth of values together), so that the blocks of sparse features, most of which see a
- * few values per task, reach the exact sums only when serialised. Serialised (Java serialization, as Spark ships task results), the summary
- * writes each touched feature's sums in their shortest exact form: a few dozen bytes per feature. The statistics are
+ * few values per task, reach the exact sums only when serialised. Serialised (Java serialization, as Spark ships task
+ * results), the summary writes each touched feature's sums in their shortest exact form: a few dozen bytes per feature. The statistics are
  * finalised in double-double arithmetic when its error bound proves the rounding, with exact big-integer arithmetic as
  * the fallback: the same bits either way.
  *
