@@ -47,10 +47,15 @@ final class FeatureSlots implements Serializable {
     /** A copy that changes independently of this one. */
     FeatureSlots copy() {
         FeatureSlots copy = new FeatureSlots(0);
-        copy.keys = keys.clone();
-        copy.slotOfKey = slotOfKey.clone();
         copy.featureOfSlot = featureOfSlot.clone();
         copy.size = size;
+        if (keys == null) {
+            // Read back by a serializer that skips transient fields (Kryo): the copy rebuilds the table, as readObject.
+            copy.rehash(tableSizeFor(copy.featureOfSlot.length));
+        } else {
+            copy.keys = keys.clone();
+            copy.slotOfKey = slotOfKey.clone();
+        }
         return copy;
     }
 

@@ -520,6 +520,27 @@ class ExactFeatureSummaryTest {
     }
 
     @Test
+    void aTouchedOnlySummaryReadBackByKryoMergesIntoAnEmptyOneToTheSameBits() {
+        // Kryo, which Spark may be configured to ship summaries with, skips transient fields: the feature table of a
+        // touched-only summary arrives empty, and an empty summary merged into copies it.
+        int wide = 1 << 22;
+        SplittableRandom random = new SplittableRandom(95);
+        ExactFeatureSummary summary = new ExactFeatureSummary();
+        for (int r = 0; r < 500; r++) {
+            int[] indices = random.ints(0, wide).distinct().limit(5).sorted().toArray();
+            summary.addSparse(wide, indices, random.doubles(5, -3, 9).toArray(), 5, r % 3 == 0 ? 0.5 : 1.0);
+        }
+        assertTrue(summary.isTouchedOnly());
+        org.apache.spark.serializer.SerializerInstance kryo =
+                new org.apache.spark.serializer.KryoSerializer(new org.apache.spark.SparkConf()).newInstance();
+        scala.reflect.ClassTag<ExactFeatureSummary> tag = scala.reflect.ClassTag$.MODULE$.apply(ExactFeatureSummary.class);
+        ExactFeatureSummary read = kryo.deserialize(kryo.serialize(summary, tag), tag);
+        ExactFeatureSummary merged = new ExactFeatureSummary().merge(read).merge(read);
+        ExactFeatureSummary expected = new ExactFeatureSummary().merge(summary).merge(summary);
+        assertSameBits(expected.toStatistics(), merged.toStatistics(), "merged twice after Kryo");
+    }
+
+    @Test
     void aNonFiniteValueOfAWideSparseRowIsReportedWithItsFeatureIndex() {
         int wide = 1 << 24;
         ExactFeatureSummary summary = new ExactFeatureSummary()
