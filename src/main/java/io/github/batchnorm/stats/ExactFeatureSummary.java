@@ -1,11 +1,11 @@
 package io.github.batchnorm.stats;
 
-import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.ObjectStreamException;
+import java.io.OutputStream;
 import java.io.Serializable;
 import java.io.UncheckedIOException;
 import java.util.Arrays;
@@ -37,8 +37,12 @@ import java.util.Arrays;
  * feature whose block the grids cannot take is redone from the buffer. Because of the buffer, a non-finite value in such
  * a row is reported when its block is added (at the latest when the summary is read, merged or serialised). Sparse rows
  * cost O(non-zeros): each value goes to its feature's open block, whose bound is a few binades above the value that opened
- * it and grows when a larger value arrives. Serialised (Java serialization, as Spark ships task results), the summary
- * writes each touched feature's sums in their shortest exact form: a few dozen bytes per feature. The statistics are
+ * it and grows when a larger value arrives. The features' exact sums live in two arenas ({@link ExactSums}), not in an
+ * object per feature, so that a summary of a million features is a few arrays whatever it holds. Merging copies into an
+ * empty summary array by array, and takes over an argument's open block (or adds its levels, when both blocks share a
+ * bound and hold at most a block's worth of values together), so that the blocks of sparse features, most of which see a
+ * few values per task, reach the exact sums only when serialised. Serialised (Java serialization, as Spark ships task
+ * results), the summary writes each touched feature's sums in their shortest exact form: a few dozen bytes per feature. The statistics are
  * finalised in double-double arithmetic when its error bound proves the rounding, with exact big-integer arithmetic as
  * the fallback: the same bits either way.
  *
@@ -101,9 +105,9 @@ public final class ExactFeatureSummary implements FeatureAccumulator {
     private long unitRows;
     private ExactSum weightSum = new ExactSum();
     private ExactSum weightSquareSum = new ExactSum();
-    /** Per-feature exact sums; an entry stays null until its feature flushes a non-zero block. */
-    private ExactSum[] sum;
-    private ExactSum[] squareSum;
+    /** Per-feature exact sums, in two arenas: a slot holds none until its feature flushes a non-zero block. */
+    private ExactSums sum;
+    private ExactSums squareSum;
     /** Per-feature bound of the open block (a power of two), 0 while the feature has none; and its inverse. */
     private double[] bound;
     private double[] inverseBound;
@@ -253,8 +257,8 @@ public final class ExactFeatureSummary implements FeatureAccumulator {
     }
 
     private void allocateSlots(int slots) {
-        sum = new ExactSum[slots];
-        squareSum = new ExactSum[slots];
+        sum = new ExactSums(slots);
+        squareSum = new ExactSums(slots);
         bound = new double[slots];
         inverseBound = new double[slots];
         // No open block: the dense row's check fails (0 * infinity is NaN) and its values go one by one.
@@ -305,7 +309,7 @@ public final class ExactFeatureSummary implements FeatureAccumulator {
             densify();
             return feature;
         }
-        if (touched == sum.length) {
+        if (touched == bound.length) {
             resizeSlots(Math.max(INITIAL_SLOTS, touched + (touched >> 1)));
         }
         return touchedOnly.insert(feature, found);
@@ -320,16 +324,16 @@ public final class ExactFeatureSummary implements FeatureAccumulator {
             return;
         }
         int wanted = (int) Math.min(slots, (long) (dimension * denseShare) + 1L);
-        if (wanted > sum.length) {
+        if (wanted > bound.length) {
             resizeSlots(wanted);
         }
         touchedOnly.reserve(wanted);
     }
 
     private void resizeSlots(int slots) {
-        int old = sum.length;
-        sum = Arrays.copyOf(sum, slots);
-        squareSum = Arrays.copyOf(squareSum, slots);
+        int old = bound.length;
+        sum.resize(slots);
+        squareSum.resize(slots);
         bound = Arrays.copyOf(bound, slots);
         inverseBound = Arrays.copyOf(inverseBound, slots);
         if (slots > old) {
@@ -354,8 +358,8 @@ public final class ExactFeatureSummary implements FeatureAccumulator {
         if (touchedOnly == null) {
             return;
         }
-        ExactSum[] slotSum = sum;
-        ExactSum[] slotSquareSum = squareSum;
+        ExactSums slotSum = sum;
+        ExactSums slotSquareSum = squareSum;
         double[] slotBound = bound;
         double[] slotInverseBound = inverseBound;
         double[][] slotLevels = {x1, x2, p1, p2, e1, e2};
@@ -364,6 +368,11 @@ public final class ExactFeatureSummary implements FeatureAccumulator {
         ExactSum[] slotMissingWeight = missingWeight;
         ExactSum[] slotMissingWeightSquare = missingWeightSquare;
         allocateSlots(dimension);
+        // The sums stay where they are in their arenas; only their slots change.
+        slotSum.spreadTo(dimension, touchedOnly);
+        slotSquareSum.spreadTo(dimension, touchedOnly);
+        sum = slotSum;
+        squareSum = slotSquareSum;
         double[][] levels = {x1, x2, p1, p2, e1, e2};
         if (slotMissingCount != null) {
             missingCount = new long[dimension];
@@ -372,8 +381,6 @@ public final class ExactFeatureSummary implements FeatureAccumulator {
         }
         for (int s = 0; s < touchedOnly.size(); s++) {
             int j = touchedOnly.featureOf(s);
-            sum[j] = slotSum[s];
-            squareSum[j] = slotSquareSum[s];
             bound[j] = slotBound[s];
             inverseBound[j] = slotInverseBound[s];
             for (int level = 0; level < levels.length; level++) {
@@ -692,7 +699,7 @@ public final class ExactFeatureSummary implements FeatureAccumulator {
             return;
         }
         sumOf(j).add(rx);
-        ExactSum squares = squareSumOf(j);
+        ExactAdder squares = squareSumOf(j);
         squares.add(rp);
         squares.add(re);
         if (Math.abs(x) < SMALLEST) {
@@ -785,35 +792,27 @@ public final class ExactFeatureSummary implements FeatureAccumulator {
         squareSumOf(j).addWeightedSquare(weight, x);
     }
 
-    private ExactSum sumOf(int j) {
-        ExactSum s = sum[j];
-        if (s == null) {
-            s = new ExactSum();
-            sum[j] = s;
-        }
-        return s;
+    /** Feature {@code j}'s exact sum of values, to add to (until the next call). */
+    private ExactAdder sumOf(int j) {
+        return sum.slot(j);
     }
 
-    private ExactSum squareSumOf(int j) {
-        ExactSum s = squareSum[j];
-        if (s == null) {
-            s = new ExactSum();
-            squareSum[j] = s;
-        }
-        return s;
+    /** Feature {@code j}'s exact sum of squares, to add to (until the next call). */
+    private ExactAdder squareSumOf(int j) {
+        return squareSum.slot(j);
     }
 
     /** Moves feature {@code j}'s open block into its exact sums and empties it (its bound stays). */
     private void flush(int j) {
         if (x1[j] != 0.0 || x2[j] != 0.0) {
-            ExactSum s = sumOf(j);
+            ExactAdder s = sumOf(j);
             s.add(x1[j]);
             s.add(x2[j]);
             x1[j] = 0.0;
             x2[j] = 0.0;
         }
         if (p1[j] != 0.0 || p2[j] != 0.0 || e1[j] != 0.0 || e2[j] != 0.0) {
-            ExactSum s = squareSumOf(j);
+            ExactAdder s = squareSumOf(j);
             s.add(p1[j]);
             s.add(p2[j]);
             s.add(e1[j]);
@@ -860,13 +859,12 @@ public final class ExactFeatureSummary implements FeatureAccumulator {
             return this;
         }
         if (dimension < 0) {
-            // An empty summary takes the argument's form: a touched-only argument stays cheap to merge into it.
-            if (other.touchedOnly != null) {
-                allocateTouchedOnly(other.dimension);
-            } else {
-                allocate(other.dimension);
-            }
-        } else if (dimension != other.dimension) {
+            // An empty summary (Spark's zero value, into which each task and the driver merge first) becomes a copy
+            // of the argument, array by array, at the cost of copying memory rather than of a merge per feature.
+            copyOf(other);
+            return this;
+        }
+        if (dimension != other.dimension) {
             throw new DimensionMismatchException(dimension, other.dimension);
         }
         count += other.count;
@@ -878,10 +876,15 @@ public final class ExactFeatureSummary implements FeatureAccumulator {
         } else {
             reserveSlots((long) slotsInUse() + other.slotsInUse());
         }
+        if (sum.allocatedWords() == 0 && squareSum.allocatedWords() == 0) {
+            // Into an empty summary (a task's first merge, the driver's first result): the arenas grow once.
+            sum.reserveWords(other.sum.allocatedWords());
+            squareSum.reserveWords(other.squareSum.allocatedWords());
+        }
         int otherSlots = other.slotsInUse();
         for (int bs = 0; bs < otherSlots; bs++) {
             boolean otherMissing = other.missingCount != null && other.missingCount[bs] != 0;
-            if (other.sum[bs] == null && other.squareSum[bs] == null && other.bound[bs] == 0.0 && !otherMissing) {
+            if (!other.sum.has(bs) && !other.squareSum.has(bs) && other.bound[bs] == 0.0 && !otherMissing) {
                 continue;
             }
             // slotFor may switch this summary to the dense form, where the slot is the feature.
@@ -901,30 +904,93 @@ public final class ExactFeatureSummary implements FeatureAccumulator {
         return this;
     }
 
+    /**
+     * Makes this empty summary a copy of {@code other}, in its form: a touched-only argument stays cheap to merge into
+     * it, unless it holds more features than this summary's own switch allows.
+     */
+    private void copyOf(ExactFeatureSummary other) {
+        dimension = other.dimension;
+        count = other.count;
+        unitRows = other.unitRows;
+        weightSum = other.weightSum.copy();
+        weightSquareSum = other.weightSquareSum.copy();
+        touchedOnly = other.touchedOnly == null ? null : other.touchedOnly.copy();
+        sum = other.sum.copy();
+        squareSum = other.squareSum.copy();
+        bound = other.bound.clone();
+        inverseBound = other.inverseBound.clone();
+        x1 = other.x1.clone();
+        x2 = other.x2.clone();
+        p1 = other.p1.clone();
+        p2 = other.p2.clone();
+        e1 = other.e1.clone();
+        e2 = other.e2.clone();
+        blockCount = other.blockCount.clone();
+        if (other.missingCount != null) {
+            missingCount = other.missingCount.clone();
+            missingWeight = new ExactSum[other.missingWeight.length];
+            missingWeightSquare = new ExactSum[other.missingWeightSquare.length];
+            for (int s = 0; s < missingWeight.length; s++) {
+                if (other.missingWeight[s] != null) {
+                    missingWeight[s] = other.missingWeight[s].copy();
+                    missingWeightSquare[s] = other.missingWeightSquare[s].copy();
+                }
+            }
+        }
+        if (touchedOnly != null && touchedOnly.size() > (long) (dimension * denseShare)) {
+            densify();
+        }
+        // The argument's buffered rows (of the dense form only) are added here as rows; its count already includes them.
+        for (int r = 0; r < other.bufferedRows; r++) {
+            bufferRow(other.rows[r], 0, dimension);
+        }
+    }
+
     /** Adds the exact sums and the open block of {@code other}'s slot {@code bs} to slot {@code s}. */
     private void mergeFeature(ExactFeatureSummary other, int bs, int s) {
-        // A feature this summary has not seen takes a copy of the argument's sums: one array copy, no merge.
-        if (other.sum[bs] != null) {
-            sum[s] = mergedSum(sum[s], other.sum[bs]);
+        sum.merge(s, other.sum, bs);
+        squareSum.merge(s, other.squareSum, bs);
+        if (other.bound[bs] == 0.0) {
+            return;
         }
-        if (other.squareSum[bs] != null) {
-            squareSum[s] = mergedSum(squareSum[s], other.squareSum[bs]);
+        if (blockCount[s] == 0) {
+            // Nothing in this slot's block (its levels are zero): the argument's open block is taken over as it is,
+            // bound, grids and all.
+            bound[s] = other.bound[bs];
+            inverseBound[s] = other.inverseBound[bs];
+            blockCount[s] = other.blockCount[bs];
+            addLevels(other, bs, s);
+            return;
         }
-        if (other.bound[bs] != 0.0) {
-            // The argument's open block is added to the exact sums, level by level: it stays as it was.
-            if (other.x1[bs] != 0.0 || other.x2[bs] != 0.0) {
-                ExactSum sumOfSlot = sumOf(s);
-                sumOfSlot.add(other.x1[bs]);
-                sumOfSlot.add(other.x2[bs]);
-            }
-            if (other.p1[bs] != 0.0 || other.p2[bs] != 0.0 || other.e1[bs] != 0.0 || other.e2[bs] != 0.0) {
-                ExactSum squares = squareSumOf(s);
-                squares.add(other.p1[bs]);
-                squares.add(other.p2[bs]);
-                squares.add(other.e1[bs]);
-                squares.add(other.e2[bs]);
-            }
+        if (bound[s] == other.bound[bs] && blockCount[s] + other.blockCount[bs] <= BLOCK) {
+            // Parts of the same grids, no more than a block's worth in all: the levels add up exactly, as if the
+            // argument's values had come here.
+            blockCount[s] += other.blockCount[bs];
+            addLevels(other, bs, s);
+            return;
         }
+        // The argument's open block is added to the exact sums, level by level: it stays as it was.
+        if (other.x1[bs] != 0.0 || other.x2[bs] != 0.0) {
+            ExactAdder sumOfSlot = sumOf(s);
+            sumOfSlot.add(other.x1[bs]);
+            sumOfSlot.add(other.x2[bs]);
+        }
+        if (other.p1[bs] != 0.0 || other.p2[bs] != 0.0 || other.e1[bs] != 0.0 || other.e2[bs] != 0.0) {
+            ExactAdder squares = squareSumOf(s);
+            squares.add(other.p1[bs]);
+            squares.add(other.p2[bs]);
+            squares.add(other.e1[bs]);
+            squares.add(other.e2[bs]);
+        }
+    }
+
+    private void addLevels(ExactFeatureSummary other, int bs, int s) {
+        x1[s] += other.x1[bs];
+        x2[s] += other.x2[bs];
+        p1[s] += other.p1[bs];
+        p2[s] += other.p2[bs];
+        e1[s] += other.e1[bs];
+        e2[s] += other.e2[bs];
     }
 
     /** {@code into} with {@code from} added ({@code into} itself, or a copy of {@code from} when {@code into} is null). */
@@ -1026,19 +1092,18 @@ public final class ExactFeatureSummary implements FeatureAccumulator {
                 featureWeight[j] = w.toDouble();
                 featureWeightSquare[j] = w2.toDouble();
             }
-            if (w.signum() <= 0 || (sum[s] == null && squareSum[s] == null)) {
+            if (w.signum() <= 0 || (!sum.has(s) && !squareSum.has(s))) {
                 continue; // No value (reported by FeatureStatistics), or every value zero: mean and variance 0.
             }
             if (weightIsADouble && (missingCount == null || missingWeight[s] == null)
-                    && (sum[s] == null ? zero(sum1) : sum[s].toDoubleDouble(sum1))
-                    && (squareSum[s] == null ? zero(sum2) : squareSum[s].toDoubleDouble(sum2))
+                    && sum.toDoubleDouble(s, sum1) && squareSum.toDoubleDouble(s, sum2)
                     && roundedMoments(totalWeightDouble, sum1, sum2, rounded)) {
                 mean[j] = rounded[0];
                 variance[j] = rounded[1];
                 continue;
             }
-            ExactValue s1 = sum[s] == null ? ExactValue.ZERO : sum[s].value();
-            ExactValue s2 = squareSum[s] == null ? ExactValue.ZERO : squareSum[s].value();
+            ExactValue s1 = sum.value(s);
+            ExactValue s2 = squareSum.value(s);
             mean[j] = s1.divideToDouble(w);
             variance[j] = w.multiply(s2).subtract(s1.multiply(s1)).divideToDouble(w.multiply(w));
             if (Double.isInfinite(variance[j])) {
@@ -1047,12 +1112,6 @@ public final class ExactFeatureSummary implements FeatureAccumulator {
         }
         return new FeatureStatistics.Moments(count, dimension, storedFeatures, totalWeightDouble, totalWeightSquareDouble,
                 featureCount, featureWeight, featureWeightSquare, mean, variance);
-    }
-
-    private static boolean zero(double[] pair) {
-        pair[0] = 0.0;
-        pair[1] = 0.0;
-        return true;
     }
 
     /**
@@ -1134,8 +1193,7 @@ public final class ExactFeatureSummary implements FeatureAccumulator {
     public long allocatedWords() {
         long words = weightSum.allocatedWords() + weightSquareSum.allocatedWords();
         if (sum != null) {
-            words += Arrays.stream(sum).filter(s -> s != null).mapToLong(ExactSum::allocatedWords).sum();
-            words += Arrays.stream(squareSum).filter(s -> s != null).mapToLong(ExactSum::allocatedWords).sum();
+            words += sum.allocatedWords() + squareSum.allocatedWords();
         }
         return words;
     }
@@ -1150,7 +1208,7 @@ public final class ExactFeatureSummary implements FeatureAccumulator {
      * included) in their shortest form, then the missing values.
      */
     byte[] toBytes() {
-        ByteArrayOutputStream buffer = new ByteArrayOutputStream(64 + 8 * slotsInUse());
+        UnlockedBytesOut buffer = new UnlockedBytesOut(64 + 8 * slotsInUse());
         try (DataOutputStream out = new DataOutputStream(buffer)) {
             out.writeInt(dimension);
             out.writeLong(count);
@@ -1181,17 +1239,17 @@ public final class ExactFeatureSummary implements FeatureAccumulator {
             int feature = featureOf(j);
             boolean blockTouched = x1[j] != 0.0 || x2[j] != 0.0 || p1[j] != 0.0 || p2[j] != 0.0 || e1[j] != 0.0
                     || e2[j] != 0.0;
-            if (sum[j] == null && squareSum[j] == null && !blockTouched) {
+            if (!sum.has(j) && !squareSum.has(j) && !blockTouched) {
                 continue;
             }
             ExactSum.writeVarInt(out, feature - previous);
             previous = feature;
             // An open block is written as part of the sums, without closing it: serialising changes nothing.
-            setScratch(scratch, sum[j]);
+            sum.copyTo(j, scratch);
             scratch.add(x1[j]);
             scratch.add(x2[j]);
             scratch.writeCompact(out);
-            setScratch(scratch, squareSum[j]);
+            squareSum.copyTo(j, scratch);
             scratch.add(p1[j]);
             scratch.add(p2[j]);
             scratch.add(e1[j]);
@@ -1199,14 +1257,6 @@ public final class ExactFeatureSummary implements FeatureAccumulator {
             scratch.writeCompact(out);
         }
         ExactSum.writeVarInt(out, 0);
-    }
-
-    private static void setScratch(ExactSum scratch, ExactSum exact) {
-        if (exact == null) {
-            scratch.clear();
-        } else {
-            scratch.setTo(exact);
-        }
     }
 
     private void writeMissing(DataOutputStream out) throws IOException {
@@ -1234,7 +1284,7 @@ public final class ExactFeatureSummary implements FeatureAccumulator {
 
     /** A summary read back from {@link #toBytes()}. */
     static ExactFeatureSummary fromBytes(byte[] bytes) {
-        try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(bytes))) {
+        try (DataInputStream in = new DataInputStream(new UnlockedBytesIn(bytes))) {
             int dimension = in.readInt();
             long count = in.readLong();
             long unitRows = in.readLong();
@@ -1256,8 +1306,8 @@ public final class ExactFeatureSummary implements FeatureAccumulator {
                 for (int step = ExactSum.readVarInt(in); step != 0; step = ExactSum.readVarInt(in)) {
                     j += step;
                     int s = summary.slotFor(j);
-                    summary.sum[s] = nullIfZero(ExactSum.readCompact(in));
-                    summary.squareSum[s] = nullIfZero(ExactSum.readCompact(in));
+                    summary.sum.readCompact(s, in);
+                    summary.squareSum.readCompact(s, in);
                 }
                 if (in.readBoolean()) {
                     j = -1;
@@ -1277,8 +1327,69 @@ public final class ExactFeatureSummary implements FeatureAccumulator {
         }
     }
 
-    private static ExactSum nullIfZero(ExactSum sum) {
-        return sum.allocatedWords() == 0 ? null : sum;
+    /**
+     * {@code ByteArrayOutputStream} without its lock: {@code DataOutputStream} writes an int a byte at a time, and a
+     * summary of a million features writes millions of them.
+     */
+    private static final class UnlockedBytesOut extends OutputStream {
+        private byte[] bytes;
+        private int size;
+
+        UnlockedBytesOut(int capacity) {
+            bytes = new byte[capacity];
+        }
+
+        private void ensure(int capacity) {
+            if (capacity > bytes.length) {
+                bytes = Arrays.copyOf(bytes, Math.max(capacity, 2 * bytes.length));
+            }
+        }
+
+        @Override
+        public void write(int b) {
+            ensure(size + 1);
+            bytes[size++] = (byte) b;
+        }
+
+        @Override
+        public void write(byte[] source, int offset, int length) {
+            ensure(size + length);
+            System.arraycopy(source, offset, bytes, size, length);
+            size += length;
+        }
+
+        byte[] toByteArray() {
+            return Arrays.copyOf(bytes, size);
+        }
+    }
+
+    /** {@code ByteArrayInputStream} without its lock, for the same reason as {@link UnlockedBytesOut}. */
+    private static final class UnlockedBytesIn extends InputStream {
+        private final byte[] bytes;
+        private int position;
+
+        UnlockedBytesIn(byte[] bytes) {
+            this.bytes = bytes;
+        }
+
+        @Override
+        public int read() {
+            return position < bytes.length ? bytes[position++] & 0xFF : -1;
+        }
+
+        @Override
+        public int read(byte[] target, int offset, int length) {
+            if (length == 0) {
+                return 0;
+            }
+            if (position >= bytes.length) {
+                return -1;
+            }
+            int n = Math.min(length, bytes.length - position);
+            System.arraycopy(bytes, position, target, offset, n);
+            position += n;
+            return n;
+        }
     }
 
     /** The serialised form: the bytes of {@link #toBytes()}. */

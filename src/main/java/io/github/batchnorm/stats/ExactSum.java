@@ -20,20 +20,12 @@ import java.util.Arrays;
  *
  * <p>Mutable; {@link #merge} mutates this sum and never its argument. Not thread-safe.
  */
-public final class ExactSum implements Serializable {
+public final class ExactSum extends ExactAdder implements Serializable {
     private static final long serialVersionUID = 1L;
 
-    /**
-     * Digit positions are counted from 2^-(1074 + OFFSET_BITS): far enough below the smallest subnormal that the
-     * exact error terms of squares of tiny values still land at a non-negative position.
-     */
-    private static final int OFFSET_BITS = 1344;
-    private static final long DIGIT_MASK = 0xFFFF_FFFFL;
+    static final long DIGIT_MASK = 0xFFFF_FFFFL;
     /** Propagate carries before any word could overflow: each add puts less than 2^32 into a word. */
-    private static final int ADDS_BEFORE_CARRY = 1 << 30;
-    /** Squares of values in [2^-400, 2^500] neither overflow nor lose their error term to underflow. */
-    private static final double SQUARE_SAFE_MAX = 0x1p500;
-    private static final double SQUARE_SAFE_MIN = 0x1p-400;
+    static final int ADDS_BEFORE_CARRY = 1 << 30;
 
     /** Adds allowed between carry propagations; a constant but for tests, which lower it to exercise the carries. */
     private final int addsBeforeCarry;
@@ -51,100 +43,8 @@ public final class ExactSum implements Serializable {
         this.addsBeforeCarry = addsBeforeCarry;
     }
 
-    /** Adds {@code x} exactly. NaN and infinities cannot be represented and are rejected. */
-    public void add(double x) {
-        if (x == 0.0) {
-            return;
-        }
-        long bits = Double.doubleToRawLongBits(x);
-        int biased = (int) (bits >>> 52) & 0x7FF;
-        if (biased == 0x7FF) {
-            throw new IllegalArgumentException("cannot sum a non-finite value: " + x);
-        }
-        long significand = bits & 0x000F_FFFF_FFFF_FFFFL;
-        if (biased == 0) {
-            biased = 1;
-        } else {
-            significand |= 0x0010_0000_0000_0000L;
-        }
-        addSignificand(bits < 0 ? -significand : significand, biased - 1 + OFFSET_BITS);
-    }
-
-    /** Adds {@code a * b} exactly (the rounded product and its rounding error, by a fused multiply-add). */
-    public void addProduct(double a, double b) {
-        double product = a * b;
-        if (Double.isFinite(product) && (product == 0.0 || Math.abs(product) >= 0x1p-968)) {
-            add(product);
-            add(Math.fma(a, b, -product));
-            return;
-        }
-        addScaledProduct(a, b);
-    }
-
-    /** Adds {@code x * x} exactly. */
-    public void addSquare(double x) {
-        double magnitude = Math.abs(x);
-        if (magnitude < SQUARE_SAFE_MAX && magnitude > SQUARE_SAFE_MIN) {
-            double square = x * x;
-            add(square);
-            add(Math.fma(x, x, -square));
-            return;
-        }
-        addScaledProduct(x, x);
-    }
-
-    /** Adds {@code w * x * x} exactly. */
-    public void addWeightedSquare(double w, double x) {
-        double magnitude = Math.abs(x);
-        if (magnitude < SQUARE_SAFE_MAX && magnitude > SQUARE_SAFE_MIN) {
-            double square = x * x;
-            double error = Math.fma(x, x, -square);
-            addProduct(w, square);
-            addProduct(w, error);
-            return;
-        }
-        // Rare: values beyond 2^500 or below 2^-500; go through exact big-integer arithmetic.
-        ExactValue product = ExactValue.of(w).multiply(ExactValue.of(x)).multiply(ExactValue.of(x));
-        addExact(product);
-    }
-
-    /** A product whose rounded form would overflow or lose bits to underflow: computed on scaled operands. */
-    private void addScaledProduct(double a, double b) {
-        if (a == 0.0 || b == 0.0) {
-            return;
-        }
-        if (!Double.isFinite(a) || !Double.isFinite(b)) {
-            throw new IllegalArgumentException("cannot sum a non-finite product: " + a + " * " + b);
-        }
-        addExact(ExactValue.of(a).multiply(ExactValue.of(b)));
-    }
-
-    /** Adds an exact value given as integer times power of two. */
-    private void addExact(ExactValue value) {
-        BigInteger mantissa = value.mantissa();
-        int position = value.exponent() + 1074 + OFFSET_BITS;
-        if (position < 0) {
-            throw new ArithmeticException("value too small to sum exactly: 2^" + value.exponent());
-        }
-        // Feed the integer 52 bits at a time, lowest first, as significands at increasing positions.
-        BigInteger rest = mantissa;
-        int shift = 0;
-        long mask = (1L << 52) - 1;
-        BigInteger bigMask = BigInteger.valueOf(mask);
-        boolean negative = rest.signum() < 0;
-        rest = rest.abs();
-        while (rest.signum() != 0) {
-            long piece = rest.and(bigMask).longValue();
-            if (piece != 0) {
-                addSignificand(negative ? -piece : piece, position + shift);
-            }
-            rest = rest.shiftRight(52);
-            shift += 52;
-        }
-    }
-
-    /** Adds {@code significand * 2^(position - 1074 - OFFSET_BITS)}, with {@code |significand| < 2^53}. */
-    private void addSignificand(long significand, int position) {
+    @Override
+    void addSignificand(long significand, int position) {
         int word = position >>> 5;
         int shift = position & 31;
         if (words == null || word < low || word + 2 >= low + words.length) {
@@ -154,10 +54,14 @@ public final class ExactSum implements Serializable {
             propagateCarries();
             addsSinceCarry = 1;
         }
+        addDigits(words, word - low, significand, shift);
+    }
+
+    /** Adds {@code significand * 2^shift} to the three words from {@code index}. */
+    static void addDigits(long[] words, int index, long significand, int shift) {
         // significand * 2^shift spans at most 86 signed bits: two unsigned 32-bit digits and a signed top.
         long lowBits = significand << shift;
         long top = (significand >> 32) >> (32 - shift);
-        int index = word - low;
         words[index] += lowBits & DIGIT_MASK;
         words[index + 1] += lowBits >>> 32;
         words[index + 2] += top;
@@ -183,23 +87,36 @@ public final class ExactSum implements Serializable {
         if (words == null) {
             return;
         }
+        long overflow = carry(words, 0, words.length);
+        if (overflow != 0) {
+            int above = low + words.length;
+            reserve(above, above);
+            words[above - low] += overflow;
+        }
+        addsSinceCarry = 0;
+    }
+
+    /**
+     * Brings words {@code from .. from + length - 1} but the last into [0, 2^32), carrying upward, and returns what the
+     * last word holds beyond a signed 32-bit digit (0 if nothing; then the last word keeps its sign): the caller adds it
+     * to a word above, the value unchanged.
+     */
+    static long carry(long[] words, int from, int length) {
         long carry = 0;
-        for (int i = 0; i < words.length; i++) {
+        int last = from + length - 1;
+        for (int i = from; i < last; i++) {
             long value = words[i] + carry;
-            if (i == words.length - 1) {
-                words[i] = value;
-                long overflow = value >> 32;
-                if (overflow != 0 && overflow != -1) {
-                    words[i] = value & DIGIT_MASK;
-                    reserve(low + words.length, low + words.length);
-                    words[i + 1] += overflow;
-                }
-                break;
-            }
             words[i] = value & DIGIT_MASK;
             carry = value >> 32;
         }
-        addsSinceCarry = 0;
+        long value = words[last] + carry;
+        long overflow = value >> 32;
+        if (overflow != 0 && overflow != -1) {
+            words[last] = value & DIGIT_MASK;
+            return overflow;
+        }
+        words[last] = value;
+        return 0;
     }
 
     /** Adds {@code other} into this sum exactly; {@code other} is not changed. */
@@ -246,16 +163,21 @@ public final class ExactSum implements Serializable {
     void setTo(ExactSum other) {
         if (other.words == null) {
             clear();
-            return;
-        }
-        if (words == null || words.length < other.words.length) {
-            words = new long[other.words.length];
         } else {
-            Arrays.fill(words, other.words.length, words.length, 0L);
+            setTo(other.words, 0, other.words.length, other.low, other.addsSinceCarry);
         }
-        System.arraycopy(other.words, 0, words, 0, other.words.length);
-        low = other.low;
-        addsSinceCarry = other.addsSinceCarry;
+    }
+
+    /** Makes this sum equal to the words {@code from .. from + length - 1} of {@code source}, the first at {@code low}. */
+    void setTo(long[] source, int from, int length, int low, int adds) {
+        if (words == null || words.length < length) {
+            words = new long[length];
+        } else {
+            Arrays.fill(words, length, words.length, 0L);
+        }
+        System.arraycopy(source, from, words, 0, length);
+        this.low = low;
+        addsSinceCarry = adds;
     }
 
     /**
@@ -265,19 +187,24 @@ public final class ExactSum implements Serializable {
      */
     void writeCompact(DataOutput out) throws IOException {
         propagateCarries();
-        int from = 0;
-        int to = words == null ? -1 : words.length - 1;
+        writeCompact(words, 0, words == null ? 0 : words.length, low, out);
+    }
+
+    /** {@link #writeCompact(DataOutput)} of the carried words {@code from .. from + length - 1}, the first at {@code low}. */
+    static void writeCompact(long[] words, int from, int length, int low, DataOutput out) throws IOException {
+        int first = from;
+        int to = from + length - 1;
         // The zero words below the lowest digit and above the highest carry no information.
-        while (from <= to && words[from] == 0) {
-            from++;
+        while (first <= to && words[first] == 0) {
+            first++;
         }
-        if (to < from) {
+        if (to < first) {
             writeVarInt(out, 0);
             return;
         }
         // Leading words that only repeat the sign of the word below them carry no information.
         long top = words[to];
-        while (to > from) {
+        while (to > first) {
             if (top == 0 && words[to - 1] < 0x8000_0000L) {
                 top = words[--to];
             } else if (top == -1 && words[to - 1] >= 0x8000_0000L) {
@@ -287,9 +214,9 @@ public final class ExactSum implements Serializable {
             }
         }
         boolean extraTop = top != (int) top;
-        writeVarInt(out, to - from + 1 + (extraTop ? 1 : 0));
-        writeVarInt(out, low + from);
-        for (int i = from; i < to; i++) {
+        writeVarInt(out, to - first + 1 + (extraTop ? 1 : 0));
+        writeVarInt(out, low + first - from);
+        for (int i = first; i < to; i++) {
             out.writeInt((int) words[i]);
         }
         out.writeInt((int) top);
@@ -308,13 +235,22 @@ public final class ExactSum implements Serializable {
         sum.low = readVarInt(in);
         // One spare word on top, so the first carry propagation does not have to grow the array.
         sum.words = new long[length + 1];
-        for (int i = 0; i < length - 1; i++) {
-            sum.words[i] = in.readInt() & DIGIT_MASK;
-        }
-        sum.words[length - 1] = in.readInt();
-        sum.words[length] = sum.words[length - 1] >> 32;
-        sum.words[length - 1] &= DIGIT_MASK;
+        readDigits(in, sum.words, 0, length);
         return sum;
+    }
+
+    /**
+     * Reads the {@code length} digits of a compact sum (after its length and first word) into {@code words} from
+     * {@code from}, and the top digit's sign into the word above them.
+     */
+    static void readDigits(DataInput in, long[] words, int from, int length) throws IOException {
+        int last = from + length - 1;
+        for (int i = from; i < last; i++) {
+            words[i] = in.readInt() & DIGIT_MASK;
+        }
+        long top = in.readInt();
+        words[last] = top & DIGIT_MASK;
+        words[last + 1] = top >> 32;
     }
 
     static void writeVarInt(DataOutput out, int value) throws IOException {
@@ -351,18 +287,25 @@ public final class ExactSum implements Serializable {
             return true;
         }
         propagateCarries();
-        int top = words.length - 1;
-        while (top > 0 && words[top] == 0) {
+        return toDoubleDouble(words, 0, words.length, low, out);
+    }
+
+    /** {@link #toDoubleDouble(double[])} of the carried words {@code from .. from + length - 1}, the first at {@code low}. */
+    static boolean toDoubleDouble(long[] words, int from, int length, int low, double[] out) {
+        int top = length - 1;
+        while (top > 0 && words[from + top] == 0) {
             top--;
         }
-        boolean negative = words[top] < 0;
+        boolean negative = words[from + top] < 0;
         long[] digits = words;
+        int offset = from;
         if (negative) {
             // The magnitude's digits: negate every digit and propagate again.
             digits = new long[top + 2];
+            offset = 0;
             long carry = 0;
             for (int i = 0; i <= top + 1; i++) {
-                long value = (i <= top ? -words[i] : 0) + carry;
+                long value = (i <= top ? -words[from + i] : 0) + carry;
                 digits[i] = value & DIGIT_MASK;
                 carry = value >> 32;
             }
@@ -379,7 +322,7 @@ public final class ExactSum implements Serializable {
         double hi = 0.0;
         double lo = 0.0;
         for (int i = top; i >= 0 && i >= top - 5; i--) {
-            double term = Math.scalb((double) digits[i], baseExponent + 32 * i);
+            double term = Math.scalb((double) digits[offset + i], baseExponent + 32 * i);
             double sum = hi + term;
             double bp = sum - hi;
             double error = (hi - (sum - bp)) + (term - bp);
@@ -394,11 +337,13 @@ public final class ExactSum implements Serializable {
 
     /** The exact sum. */
     public ExactValue value() {
-        if (words == null) {
-            return ExactValue.ZERO;
-        }
+        return words == null ? ExactValue.ZERO : value(words, 0, words.length, low);
+    }
+
+    /** The exact value of the words {@code from .. from + length - 1}, the first at {@code low}. */
+    static ExactValue value(long[] words, int from, int length, int low) {
         BigInteger total = BigInteger.ZERO;
-        for (int i = words.length - 1; i >= 0; i--) {
+        for (int i = from + length - 1; i >= from; i--) {
             total = total.shiftLeft(32).add(BigInteger.valueOf(words[i]));
         }
         return new ExactValue(total, 32 * low - 1074 - OFFSET_BITS);

@@ -56,9 +56,14 @@ final class FeatureSlots implements Serializable {
     /** A copy that changes independently of this one. */
     FeatureSlots copy() {
         FeatureSlots copy = new FeatureSlots(0);
-        copy.entries = entries.clone();
         copy.featureOfSlot = featureOfSlot.clone();
         copy.size = size;
+        if (entries == null) {
+            // Read back by a serializer that skips transient fields (Kryo): the copy rebuilds the table, as readObject.
+            copy.rehash(tableSizeFor(copy.featureOfSlot.length));
+        } else {
+            copy.entries = entries.clone();
+        }
         return copy;
     }
 

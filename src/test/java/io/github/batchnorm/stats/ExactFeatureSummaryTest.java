@@ -317,6 +317,67 @@ class ExactFeatureSummaryTest {
         assertArrayEquals(expected.count(), actual.count(), what + ": counts");
     }
 
+    /**
+     * Sparse rows of 4 features, {@code n} rows of the piece: features 0 and 2 take values in [1, 2) and (-4, -3] in
+     * every piece, feature 1 in [1, 2) in even pieces and in [100, 200) in odd ones (another block bound), feature 3
+     * only in piece 2. With 100, 120 and 200 rows, pieces 0 and 1 fit in one block together, pieces 1 and 2 do not.
+     */
+    private static double[][] blockRows(int piece, int n) {
+        SplittableRandom random = new SplittableRandom(90 + piece);
+        double[][] rows = new double[n][];
+        for (int i = 0; i < n; i++) {
+            rows[i] = new double[] {1 + random.nextDouble(), (piece % 2 == 0 ? 1 : 100) * (1 + random.nextDouble()),
+                    -3 - random.nextDouble(), piece == 2 ? 0.25 + random.nextDouble() : 0.0};
+        }
+        return rows;
+    }
+
+    private static final int[] BLOCK_PIECE_ROWS = {100, 120, 200};
+
+    @Test
+    void openBlocksMergeAsBlocksWhereTheyCanAndGiveTheBitsOfOnePassAndTheCorrectlyRoundedStatistics() {
+        int pieces = 3;
+        List<double[]> all = new ArrayList<>();
+        ExactFeatureSummary onePass = new ExactFeatureSummary();
+        List<ExactFeatureSummary> summaries = new ArrayList<>();
+        for (int p = 0; p < pieces; p++) {
+            ExactFeatureSummary summary = new ExactFeatureSummary();
+            for (double[] row : blockRows(p, BLOCK_PIECE_ROWS[p])) {
+                all.add(row);
+                for (ExactFeatureSummary into : List.of(summary, onePass)) {
+                    into.addSparse(4, new int[] {0, 1, 2, 3}, row, 4, 1.0);
+                }
+            }
+            summaries.add(summary);
+        }
+        FeatureStatistics expected = onePass.toStatistics();
+        ExactReference reference = ExactReference.of(all.toArray(new double[0][]));
+        for (int j = 0; j < 4; j++) {
+            assertCorrectlyRounded(reference.mean(j), expected.mean()[j], "feature " + j + ", mean");
+            assertCorrectlyRounded(reference.populationVariance(j), expected.variance(VarianceMode.POPULATION)[j],
+                    "feature " + j + ", variance");
+        }
+        // Open blocks taken over (into an empty summary and into a feature not seen yet), added level by level (the
+        // same bound, at most 256 values), and given up for the exact sums (another bound, or too many values).
+        for (int[] order : new int[][] {{0, 1, 2}, {2, 1, 0}, {1, 0, 2}}) {
+            ExactFeatureSummary merged = new ExactFeatureSummary();
+            for (int p : order) {
+                merged.merge(summaries.get(p));
+            }
+            assertSameBits(expected, merged.toStatistics(), "merged in the order " + java.util.Arrays.toString(order));
+            ExactFeatureSummary nested = new ExactFeatureSummary().merge(summaries.get(order[0]));
+            nested.merge(new ExactFeatureSummary().merge(summaries.get(order[1])).merge(summaries.get(order[2])));
+            assertSameBits(expected, nested.toStatistics(), "nested in the order " + java.util.Arrays.toString(order));
+        }
+        for (int p = 0; p < pieces; p++) {
+            ExactFeatureSummary alone = new ExactFeatureSummary();
+            for (double[] row : blockRows(p, BLOCK_PIECE_ROWS[p])) {
+                alone.addSparse(4, new int[] {0, 1, 2, 3}, row, 4, 1.0);
+            }
+            assertSameBits(alone.toStatistics(), summaries.get(p).toStatistics(), "piece " + p + " after the merges");
+        }
+    }
+
     @Test
     void aWideSparseSummaryHoldsOnlyTheFeaturesItTouchedAndGivesTheCorrectlyRoundedStatistics() {
         int wide = 1 << 24;
@@ -456,6 +517,27 @@ class ExactFeatureSummaryTest {
         int stored12 = java.util.Arrays.binarySearch(expected.storedFeatures(), 12);
         assertEquals(1000 + 1 + 200 - 1, expected.storedCount()[stored12],
                 "the missing value is left out of its feature only");
+    }
+
+    @Test
+    void aTouchedOnlySummaryReadBackByKryoMergesIntoAnEmptyOneToTheSameBits() {
+        // Kryo, which Spark may be configured to ship summaries with, skips transient fields: the feature table of a
+        // touched-only summary arrives empty, and an empty summary merged into copies it.
+        int wide = 1 << 22;
+        SplittableRandom random = new SplittableRandom(95);
+        ExactFeatureSummary summary = new ExactFeatureSummary();
+        for (int r = 0; r < 500; r++) {
+            int[] indices = random.ints(0, wide).distinct().limit(5).sorted().toArray();
+            summary.addSparse(wide, indices, random.doubles(5, -3, 9).toArray(), 5, r % 3 == 0 ? 0.5 : 1.0);
+        }
+        assertTrue(summary.isTouchedOnly());
+        org.apache.spark.serializer.SerializerInstance kryo =
+                new org.apache.spark.serializer.KryoSerializer(new org.apache.spark.SparkConf()).newInstance();
+        scala.reflect.ClassTag<ExactFeatureSummary> tag = scala.reflect.ClassTag$.MODULE$.apply(ExactFeatureSummary.class);
+        ExactFeatureSummary read = kryo.deserialize(kryo.serialize(summary, tag), tag);
+        ExactFeatureSummary merged = new ExactFeatureSummary().merge(read).merge(read);
+        ExactFeatureSummary expected = new ExactFeatureSummary().merge(summary).merge(summary);
+        assertSameBits(expected.toStatistics(), merged.toStatistics(), "merged twice after Kryo");
     }
 
     @Test
