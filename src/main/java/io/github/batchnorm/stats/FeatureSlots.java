@@ -58,12 +58,7 @@ final class FeatureSlots implements Serializable {
         FeatureSlots copy = new FeatureSlots(0);
         copy.featureOfSlot = featureOfSlot.clone();
         copy.size = size;
-        if (entries == null) {
-            // Read back by a serializer that skips transient fields (Kryo): the copy rebuilds the table, as readObject.
-            copy.rehash(tableSizeFor(copy.featureOfSlot.length));
-        } else {
-            copy.entries = entries.clone();
-        }
+        copy.entries = table().clone();
         return copy;
     }
 
@@ -82,6 +77,7 @@ final class FeatureSlots implements Serializable {
      * puts it: one probe serves both the lookup and the insertion. The answer is valid until the next change.
      */
     int find(int feature) {
+        long[] entries = table();
         int mask = entries.length - 1;
         long key = feature + 1L;
         int h = hash(feature, mask);
@@ -128,7 +124,7 @@ final class FeatureSlots implements Serializable {
         if (features > featureOfSlot.length) {
             featureOfSlot = Arrays.copyOf(featureOfSlot, features);
         }
-        if (2L * features > entries.length) {
+        if (2L * features > table().length) {
             rehash(tableSizeFor(features));
         }
     }
@@ -160,6 +156,17 @@ final class FeatureSlots implements Serializable {
     static int tableSizeFor(int features) {
         return (int) Math.min(MAX_TABLE, Math.max(2L * MIN_CAPACITY,
                 Long.highestOneBit(Math.max(1L, 2L * features - 1)) << 1));
+    }
+
+    /**
+     * The table, rebuilt first if this was read back by a serializer that skips transient fields (Kryo, where Spark is
+     * configured for it), as {@code readObject} rebuilds it for Java serialization.
+     */
+    private long[] table() {
+        if (entries == null) {
+            rehash(tableSizeFor(size));
+        }
+        return entries;
     }
 
     private void rehash(int tableSize) {

@@ -19,10 +19,15 @@ import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
+import org.apache.spark.SparkConf;
+import org.apache.spark.serializer.KryoSerializer;
+import org.apache.spark.serializer.SerializerInstance;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
+import scala.reflect.ClassTag;
+import scala.reflect.ClassTag$;
 
 /**
  * The feature-to-slot table behaves as a map from feature to the order of first insertion, checked against a
@@ -33,6 +38,8 @@ class FeatureSlotsTest {
     private static final int TRIES = 40;
     /** The largest index of the largest vector Spark allows ({@code Integer.MAX_VALUE - 1} features). */
     private static final int LAST_INDEX = Integer.MAX_VALUE - 2;
+    private static final SerializerInstance KRYO = new KryoSerializer(new SparkConf()).newInstance();
+    private static final ClassTag<FeatureSlots> TAG = ClassTag$.MODULE$.apply(FeatureSlots.class);
 
     /** Features to insert in order, repeats included (each later repeat must find the first one's slot). */
     private static int[] draw(SplittableRandom random) {
@@ -126,6 +133,20 @@ class FeatureSlotsTest {
             copy.insert(fresh, copy.find(fresh));
             assertEquals(-1, slots.slotOf(fresh), "inserting into the copy leaves the original alone");
             assertEquals(expected.size(), copy.slotOf(fresh));
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("featureSequences")
+    void aTableReadBackByKryoFindsAndTakesFeaturesAsTheOriginal(Case<int[]> features) {
+        // Kryo, which Spark may be configured to ship summaries with, skips the transient table.
+        FeatureSlots slots = new FeatureSlots(0);
+        Map<Integer, Integer> expected = insertAll(slots, features.value());
+        FeatureSlots read = KRYO.deserialize(KRYO.serialize(slots, TAG), TAG);
+        assertHolds(expected, read, new SplittableRandom(features.seed()));
+        if (!expected.containsKey(LAST_INDEX - 1)) {
+            assertEquals(expected.size(), read.insert(LAST_INDEX - 1, read.find(LAST_INDEX - 1)));
+            assertEquals(expected.size(), read.slotOf(LAST_INDEX - 1));
         }
     }
 
