@@ -97,8 +97,8 @@ final class ParamDefinitions implements Serializable {
         summation = new Param<>(owner, "summation",
                 "how the fit accumulates: 'fast' (double precision, as fast as reading the data; the last bits may differ"
                         + " between partitionings) or 'exact' (exact sums: bit-identical statistics for any partitioning,"
-                        + " order and retry, within one ulp of the exact values; 1.2 to 1.7 times the fast fit's time on"
-                        + " dense data, about 3.6 times on million-feature sparse data). Default: 'fast'",
+                        + " order and retry, within one ulp of the exact values; 1.3 to 1.9 times the fast fit's time on"
+                        + " the benchmark's dense, sparse and scalar shapes). Default: 'fast'",
                 ParamValidators.inArray((Object) Summation.paramValues()));
 
         groupCols = new StringArrayParam(owner, "groupCols",

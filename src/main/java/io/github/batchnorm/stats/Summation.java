@@ -10,8 +10,8 @@ public enum Summation {
     /**
      * Exact sums of {@code w}, {@code w*x} and {@code w*x*x} (no rounding at all), from which mean and variance are
      * rounded once at the end: bit-identical for any partitioning, row order, aggregation depth and task retry, and
-     * within one ulp of the exact values, at 1.2 to 1.7 times the cost of {@link #FAST} on dense data and up to 3.6 times
-     * on million-feature sparse vectors.
+     * within one ulp of the exact values, at 1.3 to 1.9 times the cost of {@link #FAST} on the benchmark's dense, sparse
+     * and scalar shapes.
      */
     EXACT("exact");
 
