@@ -112,15 +112,11 @@ final class ImportCommand implements Callable<Integer> {
         if (root.has("numFeatures") && (!root.get("numFeatures").canConvertToInt() || root.get("numFeatures").intValue() != n)) {
             throw fail("'numFeatures' is " + root.get("numFeatures") + " but 'mean' has " + n + " values");
         }
-        if (!root.has("epsilon") || !root.get("epsilon").isNumber()) {
-            throw fail("'epsilon' must be given as a number: frameworks differ (Keras 1e-3, PyTorch 1e-5), so it has no"
-                    + " default here");
-        }
+        double epsilon = epsilon(root);
         String varianceMode = root.has("varianceMode") ? text(root, "varianceMode") : "population";
         BatchNormalizationModel validated;
         try {
-            validated = BatchNormalizationModel.fromStatistics(mean, variance, gamma, beta,
-                    root.get("epsilon").doubleValue(), varianceMode);
+            validated = BatchNormalizationModel.fromStatistics(mean, variance, gamma, beta, epsilon, varianceMode);
         } catch (IllegalArgumentException e) {
             throw fail(e.getMessage().replaceFirst("^fromStatistics: ", "").replaceFirst("\\.$", ""));
         }
@@ -183,11 +179,7 @@ final class ImportCommand implements Callable<Integer> {
         }
         long[] count = counts(root, n, "feature in 'features'");
         long rowCount = otherFeatures(root, count);
-        if (!root.has("epsilon") || !root.get("epsilon").isNumber()) {
-            throw fail("'epsilon' must be given as a number: frameworks differ (Keras 1e-3, PyTorch 1e-5), so it has no"
-                    + " default here");
-        }
-        double epsilon = root.get("epsilon").doubleValue();
+        double epsilon = epsilon(root);
         if (!(epsilon >= 0.0) || Double.isInfinite(epsilon)) {
             throw fail("epsilon must be finite and >= 0 but was " + epsilon);
         }
@@ -217,6 +209,15 @@ final class ImportCommand implements Callable<Integer> {
         requireDerived(root, "storedFeatures", numFeatures - implicit);
         columns(root, model, numFeatures);
         return model;
+    }
+
+    /** The document's epsilon, which must be given: frameworks differ. Its range is checked with the statistics. */
+    private double epsilon(JsonNode root) {
+        if (!root.has("epsilon") || !root.get("epsilon").isNumber()) {
+            throw fail("'epsilon' must be given as a number: frameworks differ (Keras 1e-3, PyTorch 1e-5), so it has no"
+                    + " default here");
+        }
+        return root.get("epsilon").doubleValue();
     }
 
     /** The listed features: whole numbers in {@code [0, numFeatures)}, increasing. */
