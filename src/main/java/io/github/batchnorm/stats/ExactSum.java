@@ -159,16 +159,10 @@ public final class ExactSum extends ExactAdder implements Serializable {
         addsSinceCarry = 0;
     }
 
-    /** Makes this sum equal to {@code other}, reusing this sum's words when they are long enough. */
-    void setTo(ExactSum other) {
-        if (other.words == null) {
-            clear();
-        } else {
-            setTo(other.words, 0, other.words.length, other.low, other.addsSinceCarry);
-        }
-    }
-
-    /** Makes this sum equal to the words {@code from .. from + length - 1} of {@code source}, the first at {@code low}. */
+    /**
+     * Makes this sum equal to the words {@code from .. from + length - 1} of {@code source}, the first at {@code low},
+     * reusing this sum's words when they are long enough.
+     */
     void setTo(long[] source, int from, int length, int low, int adds) {
         if (words == null || words.length < length) {
             words = new long[length];
